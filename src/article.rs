@@ -1,0 +1,450 @@
+//! Articles, labels and scores as plain data, and the readers that turn `.jsonl` and `.txt`
+//! files into articles. Knows nothing about text processing or models.
+//!
+//! Input handling, decided once for every command:
+//! - empty lines in JSONL are skipped; an empty file yields no articles;
+//! - a line that is not a JSON object, lacks `id` or `text`, has a label other than the three,
+//!   or holds bytes that are not UTF-8 is an error naming the file and line;
+//! - a line longer than [`MAX_LINE_BYTES`] is an error (a runaway file is not read into memory);
+//! - unknown fields are ignored, so richer records (with `code`, `origin`, ...) read as they are.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The longest JSONL line accepted, in bytes (64 MiB).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// The stance class of a labelled record or of a scored article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Agrees, consults, supports, concedes, cooperates, aids, de-escalates (CAMEO 02–08).
+    Conciliatory,
+    /// Plain statement with no stance toward the counterpart (CAMEO 01).
+    Neutral,
+    /// Demands, criticises, accuses, rejects, threatens, sanctions, coerces, fights (CAMEO 09–20).
+    Confrontational,
+}
+
+impl Label {
+    /// The label's name as written in files: `conciliatory`, `neutral`, `confrontational`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Conciliatory => "conciliatory",
+            Label::Neutral => "neutral",
+            Label::Confrontational => "confrontational",
+        }
+    }
+
+    /// Parses a label name (exact, lowercase).
+    pub fn parse(s: &str) -> Option<Label> {
+        match s {
+            "conciliatory" => Some(Label::Conciliatory),
+            "neutral" => Some(Label::Neutral),
+            "confrontational" => Some(Label::Confrontational),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One news article (or labelled record) as read from input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    /// Identifier, unique within its input.
+    pub id: String,
+    /// The article body.
+    pub text: String,
+    /// Headline, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Publication date as given (`YYYY-MM-DD`, RFC 3339, or `YYYYMMDD`); see [`Article::date`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Who takes the stance; overrides the command-line `--actor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Toward whom; overrides the command-line `--counterpart`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<String>,
+    /// Source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Publishing outlet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlet: Option<String>,
+    /// Gold label, present in training and evaluation data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
+}
+
+impl Article {
+    /// Parses [`Article::date`] into a calendar date, or `None` when absent or unusable.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.date.as_deref().and_then(parse_date)
+    }
+}
+
+/// Parses `YYYY-MM-DD`, an RFC 3339 timestamp (its date part, in its own offset), or `YYYYMMDD`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.date_naive());
+    }
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    None
+}
+
+/// One term and its signed contribution to an article's logit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermContribution {
+    /// Human-readable feature name (stemmed n-gram, context term or lexicon feature).
+    pub term: String,
+    /// Weight × value: its exact share of the logit.
+    pub contribution: f64,
+}
+
+/// A sentence that moved the score, with its share of the logit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The sentence as it appears in the text.
+    pub sentence: String,
+    /// Byte offset of the sentence's start in the article text.
+    pub start: usize,
+    /// Byte offset one past its end.
+    pub end: usize,
+    /// Sum of the contributions of every feature occurrence in the sentence (logit units).
+    pub contribution: f64,
+    /// The terms in the sentence that contributed most, largest magnitude first.
+    pub terms: Vec<TermContribution>,
+}
+
+/// The result of scoring one article toward one counterpart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// The article's id.
+    pub id: String,
+    /// The counterpart as resolved (canonical name, or the literal name given).
+    pub counterpart: Option<String>,
+    /// The actor as resolved, if one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Stance in [-1, 1]: positive conciliatory, negative confrontational (`2p - 1`).
+    pub score: f64,
+    /// Calibrated probability that the article is conciliatory, 0..1.
+    pub p_conciliatory: f64,
+    /// The label the score implies (neutral inside the model's neutral band).
+    pub label: Label,
+    /// How often the counterpart was found in the text.
+    pub mentions: usize,
+    /// The model's intercept (logit units): the part of the logit no sentence carries.
+    pub intercept: f64,
+    /// Sentences that moved the score most, largest magnitude first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Reads articles from a path: `-` is JSONL on standard input, `*.txt` one article whose id is
+/// the file stem, anything else JSONL.
+pub fn read_path(path: &Path) -> Result<ArticleReader> {
+    if path == Path::new("-") {
+        return Ok(ArticleReader::jsonl(
+            PathBuf::from("-"),
+            Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
+        ));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) {
+        let mut bytes = Vec::new();
+        BufReader::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            Error::BadRecord {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "not valid UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            }
+        })?;
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(ArticleReader::single(Article {
+            id,
+            text,
+            ..Article::default()
+        }));
+    }
+    Ok(ArticleReader::jsonl(
+        path.to_path_buf(),
+        Box::new(BufReader::with_capacity(1 << 20, file)),
+    ))
+}
+
+/// A streaming reader of articles; yields one `Result` per record, in file order.
+pub struct ArticleReader {
+    inner: Inner,
+}
+
+enum Inner {
+    Single(Option<Article>),
+    Jsonl {
+        path: PathBuf,
+        reader: Box<dyn BufRead + Send>,
+        line: usize,
+        buf: Vec<u8>,
+        done: bool,
+    },
+}
+
+impl ArticleReader {
+    /// Reads JSONL records from any buffered reader; `path` is used in error messages.
+    pub fn jsonl(path: PathBuf, reader: Box<dyn BufRead + Send>) -> Self {
+        ArticleReader {
+            inner: Inner::Jsonl {
+                path,
+                reader,
+                line: 0,
+                buf: Vec::new(),
+                done: false,
+            },
+        }
+    }
+
+    fn single(article: Article) -> Self {
+        ArticleReader {
+            inner: Inner::Single(Some(article)),
+        }
+    }
+}
+
+impl Iterator for ArticleReader {
+    type Item = Result<(usize, Article)>;
+
+    /// Yields `(line, article)`: the one-based line the record came from.
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::Single(a) => a.take().map(|a| Ok((1, a))),
+            Inner::Jsonl {
+                path,
+                reader,
+                line,
+                buf,
+                done,
+            } => loop {
+                if *done {
+                    return None;
+                }
+                buf.clear();
+                *line += 1;
+                let n = match read_line_limited(reader.as_mut(), buf) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        *done = true;
+                        return Some(Err(if e.kind() == io::ErrorKind::InvalidData {
+                            Error::BadRecord {
+                                path: path.clone(),
+                                line: *line,
+                                message: e.to_string(),
+                            }
+                        } else {
+                            Error::io(path.clone(), e)
+                        }));
+                    }
+                };
+                if n == 0 {
+                    *done = true;
+                    return None;
+                }
+                if buf.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                let result = parse_record(buf).map_err(|message| Error::BadRecord {
+                    path: path.clone(),
+                    line: *line,
+                    message,
+                });
+                if result.is_err() {
+                    *done = true;
+                }
+                return Some(result.map(|a| (*line, a)));
+            },
+        }
+    }
+}
+
+fn read_line_limited(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (used, found) = match memchr_newline(available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if buf.len() + used > MAX_LINE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("line longer than {MAX_LINE_BYTES} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&available[..used]);
+        reader.consume(used);
+        total += used;
+        if found {
+            return Ok(total);
+        }
+    }
+}
+
+fn memchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+#[derive(Deserialize)]
+struct RawArticle {
+    id: Option<serde_json::Value>,
+    text: Option<serde_json::Value>,
+    title: Option<String>,
+    date: Option<String>,
+    actor: Option<String>,
+    counterpart: Option<String>,
+    url: Option<String>,
+    outlet: Option<String>,
+    label: Option<String>,
+}
+
+/// Parses one JSONL record; the error is a message without location.
+fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        format!(
+            "not valid UTF-8 (byte {} of the line)",
+            e.valid_up_to() + 1
+        )
+    })?;
+    let raw: RawArticle = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            format!("not an article record: {e}")
+        } else {
+            format!("malformed JSON: {e}")
+        }
+    })?;
+    let id = match raw.id {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(_) => return Err("`id` must be a string or a number".into()),
+        None => return Err("missing `id`".into()),
+    };
+    let body = match raw.text {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) => String::new(),
+        Some(_) => return Err(format!("record {id:?}: `text` must be a string")),
+        None => return Err(format!("record {id:?}: missing `text`")),
+    };
+    let label = match raw.label.as_deref() {
+        None | Some("") => None,
+        Some(l) => Some(Label::parse(l).ok_or_else(|| {
+            format!(
+                "record {id:?}: label {l:?} is not conciliatory, confrontational or neutral"
+            )
+        })?),
+    };
+    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    Ok(Article {
+        id,
+        text: body,
+        title: nonempty(raw.title),
+        date: nonempty(raw.date),
+        actor: nonempty(raw.actor),
+        counterpart: nonempty(raw.counterpart),
+        url: nonempty(raw.url),
+        outlet: nonempty(raw.outlet),
+        label,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &[u8]) -> Vec<Result<(usize, Article)>> {
+        ArticleReader::jsonl(PathBuf::from("t.jsonl"), Box::new(io::Cursor::new(s.to_vec())))
+            .collect()
+    }
+
+    #[test]
+    fn reads_records_and_skips_blank_lines() {
+        let out = read(b"{\"id\":\"a\",\"text\":\"x\",\"extra\":1}\n\n{\"id\":7,\"text\":\"y\",\"label\":\"neutral\"}");
+        assert_eq!(out.len(), 2);
+        let (line, b) = out[1].as_ref().unwrap();
+        assert_eq!(*line, 3);
+        assert_eq!(b.id, "7");
+        assert_eq!(b.label, Some(Label::Neutral));
+    }
+
+    #[test]
+    fn malformed_json_names_the_line_and_stops() {
+        let out = read(b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\": oops}\n{\"id\":\"c\",\"text\":\"z\"}\n");
+        assert_eq!(out.len(), 2);
+        let err = out[1].as_ref().unwrap_err().to_string();
+        assert!(err.starts_with("t.jsonl:2: malformed JSON"), "{err}");
+    }
+
+    #[test]
+    fn non_utf8_is_an_error_with_its_line() {
+        let out = read(b"{\"id\":\"a\",\"text\":\"\xff\"}\n");
+        let err = out[0].as_ref().unwrap_err().to_string();
+        assert!(err.contains("t.jsonl:1: not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_label() {
+        let out = read(b"{\"id\":\"a\",\"text\":\"x\",\"label\":\"positive\"}\n");
+        assert!(out[0].as_ref().unwrap_err().to_string().contains("not conciliatory"));
+    }
+
+    #[test]
+    fn parses_date_forms() {
+        assert_eq!(parse_date("2025-03-04"), NaiveDate::from_ymd_opt(2025, 3, 4));
+        assert_eq!(parse_date("2025-03-04T23:00:00-05:00"), NaiveDate::from_ymd_opt(2025, 3, 4));
+        assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
+        assert_eq!(parse_date("March 4"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reader_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = read(&bytes);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Pieces every subcommand shares: loading the model, writing files atomically, broken pipes.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use stance::Classifier;
+
+/// Loads `--model PATH`, or the model built into the binary.
+pub fn load_model(path: Option<&Path>) -> Result<Classifier> {
+    match path {
+        Some(p) => Classifier::load(p).with_context(|| format!("loading model {}", p.display())),
+        None => Classifier::builtin().context("loading the built-in model"),
+    }
+}
+
+/// True when the error chain ends in a closed pipe (e.g. `stance score ... | head`).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<stance::Error>().is_some_and(|s| {
+                matches!(s, stance::Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
+/// Writes a file through a temporary sibling and a rename, so a failure never leaves a
+/// half-written file at `path`.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = io::BufWriter::new(file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
