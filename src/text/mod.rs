@@ -1,1 +1,133 @@
-//! Text.
+//! Text analysis: `&str` → tokens with byte spans, sentences, normalised word forms, stems and
+//! negation scope. Works on one text at a time; never sees vectors, models or files.
+//!
+//! Tokens keep byte offsets into the original text, so evidence can quote the text exactly;
+//! normalisation (Unicode NFKC, lowercasing, apostrophe folding) is applied to each token's
+//! form, never to the text itself.
+
+mod normalize;
+mod sentences;
+mod stem;
+mod tokenize;
+
+pub use normalize::{normalize_into, normalize_word};
+pub use sentences::{split_sentences, Sentence};
+pub use stem::StemCache;
+pub use tokenize::{tokenize, Token, TokenKind};
+
+/// A text cut into tokens and sentences.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Tokens in text order.
+    pub tokens: Vec<Token>,
+    /// Sentences in text order; together they cover every token exactly once.
+    pub sentences: Vec<Sentence>,
+}
+
+/// Tokenizes `text` and splits it into sentences.
+///
+/// # Examples
+/// ```
+/// let a = stance::text::analyze("Talks with the U.S. resumed. Mr. Lee said so.");
+/// assert_eq!(a.sentences.len(), 2);
+/// ```
+pub fn analyze(text: &str) -> Analysis {
+    let mut a = Analysis::default();
+    analyze_into(text, &mut a);
+    a
+}
+
+/// Like [`analyze`], reusing the buffers of `out`.
+pub fn analyze_into(text: &str, out: &mut Analysis) {
+    tokenize(text, &mut out.tokens);
+    split_sentences(text, &out.tokens, &mut out.sentences);
+}
+
+/// Words that open a negation scope (compared with the normalised form).
+const NEGATORS: &[&str] = &[
+    "not", "no", "never", "cannot", "nor", "neither", "without", "none", "nobody", "nothing",
+    "nowhere", "hardly", "barely", "scarcely", "lack", "lacks", "lacked", "absent",
+];
+
+/// Words that close a negation scope: what follows them is a new clause.
+const SCOPE_BREAKERS: &[&str] = &[
+    "but", "however", "although", "though", "yet", "while", "whereas", "instead", "and", "or",
+    "which", "who", "because", "since", "unless", "said", "says",
+];
+
+/// Longest negation scope, in words after the negator.
+pub const MAX_NEGATION_SCOPE: usize = 4;
+
+/// True when the normalised word opens a negation scope (`not`, `never`, `didn't`, ...).
+pub fn is_negator(norm: &str) -> bool {
+    norm.ends_with("n't") || NEGATORS.contains(&norm)
+}
+
+/// Marks each token that lies in the scope of a negator: the words after `not`, `no`,
+/// `never`, `n't`, ... (and any token for which `extra_negator(i)` holds, e.g. "refused to")
+/// up to the next clause punctuation, clause-opening word, or [`MAX_NEGATION_SCOPE`] words.
+/// `norms[i]` is token `i`'s normalised form.
+pub fn negation_scope(
+    tokens: &[Token],
+    norms: &[&str],
+    extra_negator: impl Fn(usize) -> bool,
+    out: &mut Vec<bool>,
+) {
+    out.clear();
+    out.resize(tokens.len(), false);
+    let mut left = 0usize;
+    for (i, t) in tokens.iter().enumerate() {
+        match t.kind {
+            TokenKind::Punct => {
+                left = 0;
+                continue;
+            }
+            TokenKind::Word | TokenKind::Number => {}
+        }
+        let n = norms[i];
+        if left > 0 && SCOPE_BREAKERS.contains(&n) {
+            left = 0;
+        }
+        if left > 0 {
+            out[i] = true;
+            left -= 1;
+        }
+        if is_negator(n) || extra_negator(i) {
+            left = MAX_NEGATION_SCOPE;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(text: &str) -> Vec<String> {
+        let toks = {
+            let mut v = Vec::new();
+            tokenize(text, &mut v);
+            v
+        };
+        let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
+        let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
+        let mut neg = Vec::new();
+        negation_scope(&toks, &refs, |_| false, &mut neg);
+        norms.iter().zip(neg).filter(|(_, n)| *n).map(|(w, _)| w.clone()).collect()
+    }
+
+    #[test]
+    fn negation_covers_the_following_clause_words() {
+        assert_eq!(scope("Havana did not reject the offer, officials said."), ["reject", "the", "offer"]);
+        assert_eq!(scope("There is no dialogue with Washington"), ["dialogue", "with", "washington"]);
+        assert_eq!(scope("It never agreed but later signed"), ["agreed"]);
+        assert_eq!(scope("They didn't condemn it"), ["condemn", "it"]);
+    }
+
+    #[test]
+    fn analyze_splits_sentences_around_abbreviations() {
+        let text = "The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana. \"We agree,\" he said. Next?";
+        let a = analyze(text);
+        let s: Vec<&str> = a.sentences.iter().map(|s| &text[s.start..s.end]).collect();
+        assert_eq!(s, ["The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana.", "\"We agree,\" he said.", "Next?"]);
+    }
+}

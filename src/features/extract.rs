@@ -1,0 +1,504 @@
+//! Per-article feature extraction: tokens → role-masked units (counterpart, actor, other
+//! actors as placeholders; words as stems, negated words marked) → hashed n-gram, context and
+//! cue-category occurrences, each tied to its sentence, plus dense lexicon features with their
+//! per-sentence parts so every contribution can be traced back to a sentence.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::lexicon::{Lexicon, ModifierKind, CATEGORIES};
+use crate::actors::{find_literal_mentions, ActorRef, Gazetteer, Mention, Who};
+use crate::text::{self, Analysis, StemCache, TokenKind};
+
+/// Number of dense lexicon features at the start of every row.
+pub const N_DENSE: usize = 11;
+
+/// Names of the dense features, in column order.
+pub const DENSE_NAMES: [&str; N_DENSE] = [
+    "lexicon:text_positive",
+    "lexicon:text_negative",
+    "lexicon:text_compound",
+    "lexicon:counterpart_positive",
+    "lexicon:counterpart_negative",
+    "lexicon:counterpart_compound",
+    "cues:text_conciliatory",
+    "cues:text_confrontational",
+    "cues:counterpart_conciliatory",
+    "cues:counterpart_confrontational",
+    "counterpart:mentioned",
+];
+
+/// Words a negated polar word keeps of its valence, with the sign flipped.
+const NEGATED_VALENCE: f32 = -0.6;
+/// Share of a negated cue's strength kept, with the sign flipped ("did not reject").
+const NEGATED_CUE: f32 = -0.5;
+/// Words counted on each side of a counterpart mention.
+pub const CONTEXT_WINDOW: usize = 8;
+/// Words counted as near (full weight); farther words in the window count half.
+const CONTEXT_NEAR: usize = 3;
+/// Words cached before the word table is cleared between articles.
+const MAX_WORDS: usize = 400_000;
+
+/// One feature occurrence: hashed key, value, and the sentence it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Occurrence {
+    /// Hash of the feature's name.
+    pub key: u64,
+    /// Its value (1 for a plain n-gram, less for far context words).
+    pub value: f32,
+    /// Index of the sentence it occurred in.
+    pub sentence: u32,
+}
+
+/// Everything extracted from one article toward one counterpart.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    /// Sparse feature occurrences, in text order.
+    pub occurrences: Vec<Occurrence>,
+    /// Dense lexicon feature values.
+    pub dense: [f32; N_DENSE],
+    /// Per sentence, its part of each dense feature's pre-saturation sum.
+    pub dense_parts: Vec<[f32; N_DENSE]>,
+    /// How often the counterpart was found.
+    pub mentions: usize,
+    /// The text's sentences.
+    pub analysis: Analysis,
+}
+
+#[derive(Debug, Clone)]
+struct WordInfo {
+    norm: Box<str>,
+    stem: Box<str>,
+    stem_hash: u64,
+    kind: TokenKind,
+    negator: bool,
+    lex: Box<[u32]>,
+}
+
+/// Role of a unit in the masked stream.
+const UNIT_CP: u64 = 0x0c0f_fee0_0000_0001;
+const UNIT_ACTOR: u64 = 0x0c0f_fee0_0000_0002;
+const UNIT_OTHER: u64 = 0x0c0f_fee0_0000_0003;
+const UNIT_NUM: u64 = 0x0c0f_fee0_0000_0004;
+const NEG_SALT: u64 = 0x5bd1_e995_1234_5678;
+const SALT_UNI: u64 = 0x1111_2222_3333_4444;
+const SALT_BI: u64 = 0x5555_6666_7777_8888;
+const SALT_CTX: u64 = 0x9999_aaaa_bbbb_cccc;
+const SALT_CUE: u64 = 0xdddd_eeee_ffff_0001;
+const SALT_CUE_CTX: u64 = 0x1234_5678_9abc_def0;
+
+/// A 64-bit mixer (splitmix64's finaliser) combining two values.
+#[inline]
+pub fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.rotate_left(23) ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn hash_str(s: &str) -> u64 {
+    // FNV-1a, then mixed: stable across runs and platforms, which the saved model relies on.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h, 0)
+}
+
+/// Extracts features from articles; holds a per-thread word cache and scratch buffers.
+pub struct Extractor {
+    lexicon: Arc<Lexicon>,
+    gazetteer: &'static Gazetteer,
+    stemmer: StemCache,
+    table: FxHashMap<Box<str>, u32>,
+    words: Vec<WordInfo>,
+    ids: Vec<u32>,
+    mentions: Vec<Mention>,
+    negated: Vec<bool>,
+    roles: Vec<u8>,
+    units: Vec<u64>,
+    unit_sentence: Vec<u32>,
+}
+
+/// Readable names of the hashed features seen, filled only when asked for (training).
+pub type Names = FxHashMap<u64, String>;
+
+const ROLE_NONE: u8 = 0;
+const ROLE_CP: u8 = 1;
+const ROLE_ACTOR: u8 = 2;
+const ROLE_OTHER: u8 = 3;
+
+impl Extractor {
+    /// Creates an extractor over a lexicon and the built-in gazetteer.
+    pub fn new(lexicon: Arc<Lexicon>) -> Self {
+        Extractor {
+            lexicon,
+            gazetteer: Gazetteer::builtin(),
+            stemmer: StemCache::new(),
+            table: FxHashMap::default(),
+            words: Vec::new(),
+            ids: Vec::new(),
+            mentions: Vec::new(),
+            negated: Vec::new(),
+            roles: Vec::new(),
+            units: Vec::new(),
+            unit_sentence: Vec::new(),
+        }
+    }
+
+    /// The gazetteer used to find actors.
+    pub fn gazetteer(&self) -> &'static Gazetteer {
+        self.gazetteer
+    }
+
+    fn word_id(&mut self, raw: &str, kind: TokenKind) -> u32 {
+        if let Some(&id) = self.table.get(raw) {
+            return id;
+        }
+        let norm: Box<str> = text::normalize_word(raw).into();
+        let stem: Box<str> = match kind {
+            TokenKind::Word => self.stemmer.stem(&norm).into(),
+            _ => norm.clone(),
+        };
+        let lex: Box<[u32]> = if kind == TokenKind::Word {
+            self.lexicon.starting_with(&stem).into()
+        } else {
+            Box::new([])
+        };
+        let negator = kind == TokenKind::Word
+            && (text::is_negator(&norm)
+                || lex.iter().any(|&i| {
+                    let e = self.lexicon.entry_at(i);
+                    e.stems.len() == 1 && matches!(e.modifier, Some((ModifierKind::Negator, _)))
+                }));
+        let id = self.words.len() as u32;
+        self.words.push(WordInfo {
+            stem_hash: hash_str(&stem),
+            norm,
+            stem,
+            kind,
+            negator,
+            lex,
+        });
+        self.table.insert(raw.into(), id);
+        id
+    }
+
+    /// Extracts the features of `text` toward `counterpart` (and `actor`), into `out`.
+    /// With `names`, records a readable name for every feature key produced.
+    pub fn extract(
+        &mut self,
+        text: &str,
+        counterpart: Option<&ActorRef>,
+        actor: Option<&ActorRef>,
+        mut names: Option<&mut Names>,
+        out: &mut Extracted,
+    ) {
+        if self.words.len() > MAX_WORDS {
+            self.table.clear();
+            self.words.clear();
+        }
+        text::analyze_into(text, &mut out.analysis);
+        out.occurrences.clear();
+        out.dense = [0.0; N_DENSE];
+        out.dense_parts.clear();
+        out.dense_parts.resize(out.analysis.sentences.len(), [0.0; N_DENSE]);
+        out.mentions = 0;
+        let tokens = &out.analysis.tokens;
+        self.ids.clear();
+        for t in tokens {
+            let id = self.word_id(t.text(text), t.kind);
+            self.ids.push(id);
+        }
+        let words = &self.words;
+        let ids = &self.ids;
+        let norms: Vec<&str> = ids.iter().map(|&i| &*words[i as usize].norm).collect();
+
+        // Actors: gazetteer mentions, then the user's literal names.
+        self.gazetteer.find_mentions(text, tokens, &norms, &mut self.mentions);
+        let mut literals: Vec<Vec<String>> = Vec::new();
+        let cp_literals = counterpart.map_or(0, |c| c.literals.len());
+        if let Some(c) = counterpart {
+            literals.extend(c.literals.iter().cloned());
+        }
+        if let Some(a) = actor {
+            literals.extend(a.literals.iter().cloned());
+        }
+        find_literal_mentions(&literals, &norms, &mut self.mentions);
+        self.roles.clear();
+        self.roles.resize(tokens.len(), ROLE_NONE);
+        let mut cp_mentions: Vec<(usize, usize)> = Vec::new();
+        for m in &self.mentions {
+            let is_cp = counterpart.is_some_and(|c| match m.who {
+                Who::Entity(e) => c.entities.contains(&e),
+                Who::Literal(l) => (l as usize) < cp_literals,
+            });
+            let is_actor = !is_cp
+                && actor.is_some_and(|a| match m.who {
+                    Who::Entity(e) => a.entities.contains(&e),
+                    Who::Literal(l) => (l as usize) >= cp_literals,
+                });
+            let role = if is_cp {
+                cp_mentions.push((m.start, m.end));
+                ROLE_CP
+            } else if is_actor {
+                ROLE_ACTOR
+            } else {
+                ROLE_OTHER
+            };
+            for r in &mut self.roles[m.start..m.end] {
+                *r = role;
+            }
+        }
+        out.mentions = cp_mentions.len();
+
+        text::negation_scope(tokens, &norms, |i| words[ids[i] as usize].negator, &mut self.negated);
+
+        // Context weights: distance to the nearest counterpart mention in the same sentence,
+        // not crossing a clause break (semicolon, contrast word).
+        let mut ctx = vec![0f32; tokens.len()];
+        for s in &out.analysis.sentences {
+            for &(ms, me) in cp_mentions.iter().filter(|(ms, _)| s.tokens.contains(ms)) {
+                let mut d = 0;
+                let mut i = ms;
+                while i > s.tokens.start && d < CONTEXT_WINDOW {
+                    i -= 1;
+                    if breaks_clause(tokens[i].kind, norms[i]) {
+                        break;
+                    }
+                    if tokens[i].kind != TokenKind::Punct {
+                        d += 1;
+                        ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
+                    }
+                }
+                let mut d = 0;
+                let mut i = me;
+                while i < s.tokens.end && d < CONTEXT_WINDOW {
+                    if breaks_clause(tokens[i].kind, norms[i]) {
+                        break;
+                    }
+                    if tokens[i].kind != TokenKind::Punct && self.roles[i] != ROLE_CP {
+                        d += 1;
+                        ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
+                    }
+                    i += 1;
+                }
+            }
+        }
+
+        // Units: one per word, number or mention; punctuation breaks n-grams.
+        self.units.clear();
+        self.unit_sentence.clear();
+        let lex = &*self.lexicon;
+        let stems: Vec<Option<&str>> = ids
+            .iter()
+            .map(|&i| {
+                let w = &words[i as usize];
+                (w.kind == TokenKind::Word).then_some(&*w.stem)
+            })
+            .collect();
+        let mut dense_text = [0f32; 4]; // P, N, C+, C-
+        let mut dense_win = [0f32; 4];
+        for (si, s) in out.analysis.sentences.iter().enumerate() {
+            let si32 = si as u32;
+            let mut prev: Option<u64> = None;
+            let mut hedge = 1.0f32;
+            let mut after_contrast = false;
+            let mut boost = 1.0f32;
+            let mut skip_until = s.tokens.start;
+            let mut i = s.tokens.start;
+            while i < s.tokens.end {
+                let t = tokens[i];
+                let role = self.roles[i];
+                if role != ROLE_NONE {
+                    // A whole mention becomes one placeholder unit.
+                    let mut j = i + 1;
+                    while j < s.tokens.end && self.roles[j] == role && !self.mentions.iter().any(|m| m.start == j) {
+                        j += 1;
+                    }
+                    let unit = match role {
+                        ROLE_CP => UNIT_CP,
+                        ROLE_ACTOR => UNIT_ACTOR,
+                        _ => UNIT_OTHER,
+                    };
+                    emit_unit(&mut out.occurrences, &mut names, unit, &mut prev, si32, || role_name(role).to_string());
+                    i = j;
+                    continue;
+                }
+                if t.kind == TokenKind::Punct {
+                    prev = None;
+                    i += 1;
+                    continue;
+                }
+                let w = &words[ids[i] as usize];
+                let neg = self.negated[i];
+                let base = if t.kind == TokenKind::Number { UNIT_NUM } else { w.stem_hash };
+                let unit = if neg { mix(base, NEG_SALT) } else { base };
+                emit_unit(
+                    &mut out.occurrences,
+                    &mut names,
+                    unit,
+                    &mut prev,
+                    si32,
+                    || {
+                        let b = if t.kind == TokenKind::Number { "__num__" } else { &*w.stem };
+                        if neg { format!("not_{b}") } else { b.to_string() }
+                    },
+                );
+                if ctx[i] > 0.0 {
+                    let key = mix(unit, SALT_CTX);
+                    out.occurrences.push(Occurrence { key, value: ctx[i], sentence: si32 });
+                    if let Some(n) = names.as_deref_mut() {
+                        n.entry(key).or_insert_with(|| {
+                            let b = if t.kind == TokenKind::Number { "__num__" } else { &*w.stem };
+                            if neg { format!("cp~not_{b}") } else { format!("cp~{b}") }
+                        });
+                    }
+                }
+                // Lexicon: the longest entry starting here.
+                if i >= skip_until && !w.lex.is_empty() {
+                    if let Some(e) = lex.match_at(&w.lex, &stems, i) {
+                        let e = lex.entry_at(e);
+                        skip_until = i + e.stems.len();
+                        if let Some((kind, f)) = e.modifier {
+                            match kind {
+                                ModifierKind::Intensifier | ModifierKind::Diminisher => boost = f,
+                                ModifierKind::Hedge => hedge = hedge.min(f),
+                                ModifierKind::Contrast => after_contrast = true,
+                                ModifierKind::Negator => {}
+                            }
+                        }
+                        let scale = boost * hedge * if after_contrast { 1.25 } else { 1.0 };
+                        if e.valence != 0.0 {
+                            let v = e.valence * scale * if neg { NEGATED_VALENCE } else { 1.0 };
+                            let part = &mut out.dense_parts[si];
+                            if v > 0.0 {
+                                part[0] += v;
+                                dense_text[0] += v;
+                            } else {
+                                part[1] -= v;
+                                dense_text[1] -= v;
+                            }
+                            part[2] += v;
+                            if ctx[i] > 0.0 {
+                                let vw = v * ctx[i];
+                                if vw > 0.0 {
+                                    part[3] += vw;
+                                    dense_win[0] += vw;
+                                } else {
+                                    part[4] -= vw;
+                                    dense_win[1] -= vw;
+                                }
+                                part[5] += vw;
+                            }
+                        }
+                        if let Some((cat, weight)) = e.cue {
+                            let c = weight * scale * if neg { NEGATED_CUE } else { 1.0 };
+                            let part = &mut out.dense_parts[si];
+                            if c > 0.0 {
+                                part[6] += c;
+                                dense_text[2] += c;
+                            } else {
+                                part[7] -= c;
+                                dense_text[3] -= c;
+                            }
+                            let ck = (cat as u64) * 2 + neg as u64;
+                            let key = mix(ck, SALT_CUE);
+                            out.occurrences.push(Occurrence { key, value: 1.0, sentence: si32 });
+                            if let Some(n) = names.as_deref_mut() {
+                                n.entry(key).or_insert_with(|| cue_name(cat, neg, false));
+                            }
+                            if ctx[i] > 0.0 {
+                                let cw = c * ctx[i];
+                                if cw > 0.0 {
+                                    part[8] += cw;
+                                    dense_win[2] += cw;
+                                } else {
+                                    part[9] -= cw;
+                                    dense_win[3] -= cw;
+                                }
+                                let key = mix(ck, SALT_CUE_CTX);
+                                out.occurrences.push(Occurrence { key, value: ctx[i], sentence: si32 });
+                                if let Some(n) = names.as_deref_mut() {
+                                    n.entry(key).or_insert_with(|| cue_name(cat, neg, true));
+                                }
+                            }
+                        }
+                        if e.modifier.is_none() {
+                            boost = 1.0;
+                        }
+                    }
+                }
+                i += 1;
+            }
+        }
+        let sat = |x: f32, k: f32| x / (x + k);
+        let compound = |x: f32| x / (x * x + 15.0).sqrt();
+        out.dense[0] = sat(dense_text[0], 4.0);
+        out.dense[1] = sat(dense_text[1], 4.0);
+        out.dense[2] = compound(dense_text[0] - dense_text[1]);
+        out.dense[3] = sat(dense_win[0], 2.0);
+        out.dense[4] = sat(dense_win[1], 2.0);
+        out.dense[5] = compound(dense_win[0] - dense_win[1]);
+        out.dense[6] = sat(dense_text[2], 10.0);
+        out.dense[7] = sat(dense_text[3], 10.0);
+        out.dense[8] = sat(dense_win[2], 5.0);
+        out.dense[9] = sat(dense_win[3], 5.0);
+        out.dense[10] = if out.mentions > 0 { 1.0 } else { 0.0 };
+    }
+}
+
+fn breaks_clause(kind: TokenKind, norm: &str) -> bool {
+    match kind {
+        TokenKind::Punct => matches!(norm, ";" | ":" | "(" | ")"),
+        _ => matches!(norm, "while" | "whereas" | "but" | "however" | "although" | "though" | "meanwhile"),
+    }
+}
+
+fn role_name(role: u8) -> &'static str {
+    match role {
+        ROLE_CP => "__counterpart__",
+        ROLE_ACTOR => "__actor__",
+        _ => "__other__",
+    }
+}
+
+fn cue_name(cat: u8, neg: bool, ctx: bool) -> String {
+    format!(
+        "{}cue:{}{}",
+        if ctx { "cp~" } else { "" },
+        CATEGORIES[cat as usize],
+        if neg { ":negated" } else { "" }
+    )
+}
+
+/// Emits a unit's unigram and its bigram with the previous unit.
+#[inline]
+fn emit_unit(
+    occ: &mut Vec<Occurrence>,
+    names: &mut Option<&mut Names>,
+    unit: u64,
+    prev: &mut Option<u64>,
+    sentence: u32,
+    name: impl Fn() -> String,
+) {
+    let uni = mix(unit, SALT_UNI);
+    occ.push(Occurrence { key: uni, value: 1.0, sentence });
+    if let Some(n) = names.as_deref_mut() {
+        n.entry(uni).or_insert_with(&name);
+        n.entry(unit).or_insert_with(&name); // unit names, to name bigrams below
+    }
+    if let Some(p) = *prev {
+        let bi = mix(mix(p, SALT_BI), unit);
+        occ.push(Occurrence { key: bi, value: 1.0, sentence });
+        if let Some(n) = names.as_deref_mut() {
+            if !n.contains_key(&bi) {
+                let a = n.get(&p).cloned().unwrap_or_default();
+                n.insert(bi, format!("{a} {}", name()));
+            }
+        }
+    }
+    *prev = Some(unit);
+}

@@ -1,0 +1,229 @@
+//! The project's cue lexicon: valence of general English words, CAMEO/PLOVER event cues with
+//! Goldstein-like strengths, and modifiers (negators, intensifiers, diminishers, hedges,
+//! contrast words). Entries are stemmed like article text and matched as consecutive stems.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::text::{normalize_word, tokenize, StemCache, TokenKind};
+
+/// `data/lexicon/valence.tsv`: `term<TAB>valence` (−4..4).
+pub const BUILTIN_VALENCE: &str = include_str!("../../data/lexicon/valence.tsv");
+/// `data/lexicon/cues.tsv`: `term<TAB>category<TAB>weight` (−10..10).
+pub const BUILTIN_CUES: &str = ""; // PENDING: include_str!("../../data/lexicon/cues.tsv")
+/// `data/lexicon/modifiers.tsv`: `term<TAB>kind<TAB>factor`.
+pub const BUILTIN_MODIFIERS: &str = ""; // PENDING: include_str!("../../data/lexicon/modifiers.tsv")
+
+/// PLOVER event types used as cue categories; the first eight are conciliatory.
+pub const CATEGORIES: [&str; 20] = [
+    "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT", "REQUEST", "DEMAND",
+    "DISAPPROVE", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "REDUCE", "MOBILIZE",
+    "COERCE", "ASSAULT", "FIGHT",
+];
+
+/// How a modifier changes the words around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModifierKind {
+    /// Opens a negation scope.
+    Negator,
+    /// Strengthens the next polar word.
+    Intensifier,
+    /// Weakens the next polar word.
+    Diminisher,
+    /// Weakens the rest of its sentence (reported, uncertain).
+    Hedge,
+    /// What follows outweighs what came before in the sentence.
+    Contrast,
+}
+
+/// One lexicon entry: a stem sequence and what it carries.
+#[derive(Debug, Clone, Default)]
+pub struct LexEntry {
+    /// Stems to match, in order.
+    pub stems: Vec<Box<str>>,
+    /// General polarity, −4..4 (0 when absent).
+    pub valence: f32,
+    /// Event cue: index into [`CATEGORIES`] and strength −10..10.
+    pub cue: Option<(u8, f32)>,
+    /// Modifier role and factor.
+    pub modifier: Option<(ModifierKind, f32)>,
+}
+
+/// The lexicon, indexed by first stem.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    entries: Vec<LexEntry>,
+    by_first: FxHashMap<Box<str>, Vec<u32>>,
+}
+
+impl Lexicon {
+    /// The lexicon shipped in `data/lexicon/`, compiled into the library.
+    ///
+    /// # Errors
+    /// [`Error::BadData`] when a shipped file is malformed (checked by a unit test).
+    pub fn builtin() -> Result<Lexicon> {
+        Lexicon::parse(BUILTIN_VALENCE, BUILTIN_CUES, BUILTIN_MODIFIERS)
+    }
+
+    /// Parses the three lexicon files.
+    ///
+    /// # Errors
+    /// [`Error::BadData`] with file and line for a wrong column count, a number that does not
+    /// parse or lies outside its range, an unknown category or modifier kind.
+    pub fn parse(valence: &str, cues: &str, modifiers: &str) -> Result<Lexicon> {
+        let mut lex = Lexicon::default();
+        let mut stemmer = StemCache::new();
+        let mut slot: FxHashMap<Vec<Box<str>>, u32> = FxHashMap::default();
+        for_rows(valence, "data/lexicon/valence.tsv", 2, |cols, bad| {
+            let v: f32 = number(cols[1], -4.0, 4.0).ok_or_else(|| bad(format!("valence {:?} is not a number in -4..4", cols[1])))?;
+            lex.entry(&mut stemmer, &mut slot, cols[0]).valence = v;
+            Ok(())
+        })?;
+        for_rows(cues, "data/lexicon/cues.tsv", 3, |cols, bad| {
+            let cat = CATEGORIES
+                .iter()
+                .position(|c| *c == cols[1])
+                .ok_or_else(|| bad(format!("unknown category {:?}", cols[1])))?;
+            let w = number(cols[2], -10.0, 10.0).ok_or_else(|| bad(format!("weight {:?} is not a number in -10..10", cols[2])))?;
+            lex.entry(&mut stemmer, &mut slot, cols[0]).cue = Some((cat as u8, w));
+            Ok(())
+        })?;
+        for_rows(modifiers, "data/lexicon/modifiers.tsv", 3, |cols, bad| {
+            let kind = match cols[1] {
+                "negator" => ModifierKind::Negator,
+                "intensifier" => ModifierKind::Intensifier,
+                "diminisher" => ModifierKind::Diminisher,
+                "hedge" => ModifierKind::Hedge,
+                "contrast" => ModifierKind::Contrast,
+                k => return Err(bad(format!("unknown modifier kind {k:?}"))),
+            };
+            let f = number(cols[2], -2.0, 3.0).ok_or_else(|| bad(format!("factor {:?} is not a number in -2..3", cols[2])))?;
+            lex.entry(&mut stemmer, &mut slot, cols[0]).modifier = Some((kind, f));
+            Ok(())
+        })?;
+        for list in lex.by_first.values_mut() {
+            list.sort_by_key(|&i| std::cmp::Reverse(lex.entries[i as usize].stems.len()));
+        }
+        Ok(lex)
+    }
+
+    fn entry(&mut self, stemmer: &mut StemCache, slot: &mut FxHashMap<Vec<Box<str>>, u32>, term: &str) -> &mut LexEntry {
+        let stems = term_stems(stemmer, term);
+        let i = *slot.entry(stems.clone()).or_insert_with(|| {
+            let i = self.entries.len() as u32;
+            if let Some(first) = stems.first() {
+                self.by_first.entry(first.clone()).or_default().push(i);
+            }
+            self.entries.push(LexEntry {
+                stems,
+                ..LexEntry::default()
+            });
+            i
+        });
+        &mut self.entries[i as usize]
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the lexicon has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry at an index returned by [`Lexicon::match_at`].
+    pub fn entry_at(&self, i: u32) -> &LexEntry {
+        &self.entries[i as usize]
+    }
+
+    /// Candidate entries whose first stem is `stem`, longest first.
+    pub fn starting_with(&self, stem: &str) -> &[u32] {
+        self.by_first.get(stem).map_or(&[], Vec::as_slice)
+    }
+
+    /// The longest entry matching the stems at `at` (`stems[k]` is `None` for punctuation).
+    pub fn match_at(&self, candidates: &[u32], stems: &[Option<&str>], at: usize) -> Option<u32> {
+        candidates.iter().copied().find(|&i| {
+            let e = &self.entries[i as usize];
+            at + e.stems.len() <= stems.len()
+                && e.stems.iter().enumerate().all(|(k, s)| stems[at + k] == Some(&**s))
+        })
+    }
+}
+
+/// Stems of a lexicon term, tokenized and normalised like article text.
+fn term_stems(stemmer: &mut StemCache, term: &str) -> Vec<Box<str>> {
+    let mut toks = Vec::new();
+    tokenize(term, &mut toks);
+    toks.iter()
+        .filter(|t| t.kind != TokenKind::Punct)
+        .map(|t| stemmer.stem(&normalize_word(t.text(term))).into())
+        .collect()
+}
+
+fn number(s: &str, lo: f32, hi: f32) -> Option<f32> {
+    s.trim().parse::<f32>().ok().filter(|v| v.is_finite() && *v >= lo && *v <= hi)
+}
+
+fn for_rows(
+    text: &str,
+    origin: &str,
+    ncols: usize,
+    mut row: impl FnMut(&[&str], &dyn Fn(String) -> Error) -> Result<()>,
+) -> Result<()> {
+    let mut header = true;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if std::mem::take(&mut header) && line.starts_with("term\t") {
+            continue;
+        }
+        let bad = |message: String| Error::BadData {
+            path: origin.to_string(),
+            line: n + 1,
+            message,
+        };
+        let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
+        if cols.len() != ncols || cols[0].is_empty() {
+            return Err(bad(format!("expected {ncols} tab-separated columns, found {}", cols.len())));
+        }
+        row(&cols, &bad)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_lexicon_parses_and_stems_entries() {
+        let lex = Lexicon::builtin().unwrap();
+        assert!(lex.len() > 2000, "{}", lex.len());
+        let mut s = StemCache::new();
+        let reject = s.stem("rejected").to_string();
+        let i = lex.match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0).unwrap();
+        let e = lex.entry_at(i);
+        assert!(e.valence < 0.0 || e.cue.is_some_and(|(_, w)| w < 0.0));
+    }
+
+    #[test]
+    fn multiword_entries_win_over_their_first_word() {
+        let lex = Lexicon::parse("term\tvalence\ncut\t-1\n", "term\tcategory\tweight\ncut ties\tREDUCE\t-5\n", "").unwrap();
+        let stems = [Some("cut"), Some("tie")];
+        let i = lex.match_at(lex.starting_with("cut"), &stems, 0).unwrap();
+        assert_eq!(lex.entry_at(i).cue, Some((15, -5.0)));
+    }
+
+    #[test]
+    fn rejects_out_of_range_values_with_file_and_line() {
+        let err = Lexicon::parse("term\tvalence\ngood\t9\n", "", "").unwrap_err();
+        assert_eq!(err.to_string(), "data/lexicon/valence.tsv:2: valence \"9\" is not a number in -4..4");
+    }
+}

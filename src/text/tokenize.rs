@@ -1,0 +1,238 @@
+//! Splits text into word, number and punctuation tokens with byte spans.
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Letters, possibly with inner apostrophes (`don't`) or dotted initials (`U.S.`).
+    Word,
+    /// Digits, possibly with inner `.`/`,` (`3.5`, `1,000`), or digits mixed with letters (`G7`).
+    Number,
+    /// One punctuation or symbol character.
+    Punct,
+}
+
+/// A token: a byte span of the text and its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Byte offset of the first byte.
+    pub start: u32,
+    /// Byte offset one past the last byte.
+    pub end: u32,
+    /// Word, number or punctuation.
+    pub kind: TokenKind,
+    /// Line breaks between the previous token and this one (capped at 2).
+    pub newlines_before: u8,
+}
+
+impl Token {
+    /// The token's text, sliced from the text it came from.
+    pub fn text<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.start as usize..self.end as usize]
+    }
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | '‘')
+}
+
+/// Tokenizes `text` into `out` (cleared first).
+///
+/// Possessive `'s` is dropped (it carries no stance and would split `Cuba's rejection` into
+/// a non-adjacent bigram); other inner apostrophes stay in the word. Dotted abbreviations
+/// made of single letters (`U.S.`, `U.K.`, `e.g.`) are one token including the final dot.
+pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    out.clear();
+    let bytes = text.as_bytes();
+    let len = text.len();
+    let mut i = 0usize;
+    let mut newlines: u8 = 0;
+    let char_at = |i: usize| -> Option<char> {
+        if i >= len {
+            None
+        } else if bytes[i] < 0x80 {
+            Some(bytes[i] as char)
+        } else {
+            text[i..].chars().next()
+        }
+    };
+    while i < len {
+        let b = bytes[i];
+        // Fast path for ASCII whitespace.
+        if b == b'\n' {
+            newlines = newlines.saturating_add(1).min(2);
+            i += 1;
+            continue;
+        }
+        if b == b' ' || b == b'\t' || b == b'\r' {
+            i += 1;
+            continue;
+        }
+        let c = char_at(i).expect("i < len");
+        let clen = c.len_utf8();
+        if c.is_whitespace() {
+            if c == '\u{2028}' || c == '\u{2029}' {
+                newlines = 2;
+            }
+            i += clen;
+            continue;
+        }
+        if c.is_alphanumeric() {
+            let start = i;
+            let mut j = i + clen;
+            let mut has_digit = c.is_numeric();
+            let mut has_alpha = c.is_alphabetic();
+            // A dotted abbreviation: single letters separated by dots ("U.S.", "e.g.").
+            let mut dotted = false;
+            while j < len {
+                let d = char_at(j).expect("j < len");
+                let dlen = d.len_utf8();
+                if d.is_alphanumeric() || d == '\u{00AD}' {
+                    has_digit |= d.is_numeric();
+                    has_alpha |= d.is_alphabetic();
+                    j += dlen;
+                    continue;
+                }
+                let next = char_at(j + dlen);
+                if is_apostrophe(d) {
+                    // Possessive 's / s' ends the word; the apostrophe and s are skipped.
+                    if matches!(next, Some('s') | Some('S'))
+                        && !char_at(j + dlen + 1).is_some_and(char::is_alphanumeric)
+                    {
+                        break;
+                    }
+                    if next.is_some_and(char::is_alphabetic) {
+                        j += dlen;
+                        continue;
+                    }
+                    break;
+                }
+                if d == '.' {
+                    let word_len = j - start;
+                    let single_letter_run = (word_len == 1 || dotted)
+                        && text[start..j].chars().last().is_some_and(char::is_alphabetic);
+                    if single_letter_run
+                        && next.is_some_and(char::is_alphabetic)
+                        && !char_at(j + 1 + next.map_or(0, char::len_utf8))
+                            .is_some_and(char::is_alphanumeric)
+                    {
+                        dotted = true;
+                        j += 1;
+                        continue;
+                    }
+                    if dotted {
+                        // The abbreviation's final dot belongs to it.
+                        j += 1;
+                        break;
+                    }
+                }
+                if (d == '.' || d == ',') && has_digit && !has_alpha && next.is_some_and(|n| n.is_ascii_digit()) {
+                    j += 1;
+                    continue;
+                }
+                break;
+            }
+            let kind = if has_digit && !has_alpha {
+                TokenKind::Number
+            } else if has_digit && text[start..j].starts_with(|c: char| c.is_numeric()) {
+                TokenKind::Number
+            } else {
+                TokenKind::Word
+            };
+            out.push(Token {
+                start: start as u32,
+                end: j as u32,
+                kind,
+                newlines_before: newlines,
+            });
+            newlines = 0;
+            i = j;
+            // Skip a possessive suffix.
+            if let Some(a) = char_at(i) {
+                if is_apostrophe(a) {
+                    let after = i + a.len_utf8();
+                    match char_at(after) {
+                        Some('s') | Some('S') if !char_at(after + 1).is_some_and(char::is_alphanumeric) => {
+                            i = after + 1;
+                        }
+                        Some(n) if !n.is_alphanumeric() => i = after,
+                        None => i = after,
+                        _ => {}
+                    }
+                }
+            }
+            continue;
+        }
+        // Combining marks or other non-spacing characters attach to nothing: skip them.
+        if matches!(unicode_class(c), CharClass::Ignorable) {
+            i += clen;
+            continue;
+        }
+        out.push(Token {
+            start: i as u32,
+            end: (i + clen) as u32,
+            kind: TokenKind::Punct,
+            newlines_before: newlines,
+        });
+        newlines = 0;
+        i += clen;
+    }
+}
+
+enum CharClass {
+    Ignorable,
+    Other,
+}
+
+fn unicode_class(c: char) -> CharClass {
+    match c {
+        '\u{200B}'..='\u{200F}' | '\u{FEFF}' | '\u{0300}'..='\u{036F}' | '\u{00AD}' => CharClass::Ignorable,
+        _ if c.is_control() => CharClass::Ignorable,
+        _ => CharClass::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn words(text: &str) -> Vec<&str> {
+        let mut v = Vec::new();
+        tokenize(text, &mut v);
+        v.iter().map(|t| t.text(text)).collect()
+    }
+
+    #[test]
+    fn keeps_dotted_abbreviations_and_drops_possessives() {
+        assert_eq!(words("The U.S. said Cuba's stance"), ["The", "U.S.", "said", "Cuba", "stance"]);
+        assert_eq!(words("the US-led talks"), ["the", "US", "-", "led", "talks"]);
+        assert_eq!(words("Washington’s offer, don't"), ["Washington", "offer", ",", "don't"]);
+        assert_eq!(words("Côte d'Ivoire"), ["Côte", "d'Ivoire"]);
+    }
+
+    #[test]
+    fn numbers_keep_inner_separators() {
+        assert_eq!(words("1,000 troops and 3.5%. G7"), ["1,000", "troops", "and", "3.5", "%", ".", "G7"]);
+    }
+
+    #[test]
+    fn sentence_final_abbreviation_keeps_its_dot() {
+        assert_eq!(words("with the U.S. The"), ["with", "the", "U.S.", "The"]);
+        assert_eq!(words("a U.N.-backed plan"), ["a", "U.N.", "-", "backed", "plan"]);
+    }
+
+    proptest! {
+        #[test]
+        fn spans_slice_back_to_the_text(s in "\\PC{0,200}") {
+            let mut v = Vec::new();
+            tokenize(&s, &mut v);
+            let mut last = 0u32;
+            for t in &v {
+                prop_assert!(t.start >= last && t.end > t.start);
+                prop_assert!(s.is_char_boundary(t.start as usize) && s.is_char_boundary(t.end as usize));
+                prop_assert!(!t.text(&s).trim().is_empty());
+                last = t.end;
+            }
+        }
+    }
+}
