@@ -1,1 +1,698 @@
-//! Store (being written).
+//! The embedded store of scored articles (SQLite through rusqlite): articles, their
+//! near-duplicate clusters, models and scores. The only module that touches SQL.
+//!
+//! - One file, opened in WAL mode with a busy timeout, so readers never block the writer
+//!   and a second writer waits instead of failing.
+//! - Each input file is ingested inside one transaction ([`Store::begin`] … [`FileIngest::commit`]):
+//!   dropping a [`FileIngest`] without committing (an error, a kill) leaves the store as it was.
+//! - Idempotent: an article is keyed by its id and content hash, a score by
+//!   (article, counterpart, actor, model); adding either again changes nothing.
+//!
+//! It never reads the environment or picks a default path: the caller does.
+//!
+//! # Examples
+//! ```
+//! # fn main() -> stance::Result<()> {
+//! use stance::store::{ModelInfo, Store};
+//! use stance::{Article, Label, Score};
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut store = Store::open(&dir.path().join("stance.db"))?;
+//! let model = ModelInfo::new("m1", "# model", "{}");
+//! let article = Article { id: "a1".into(), text: "Cuba welcomed the talks.".into(),
+//!     date: Some("2025-01-07".into()), ..Article::default() };
+//! let score = Score { id: "a1".into(), counterpart: Some("United States".into()), actor: None,
+//!     score: 0.4, p_conciliatory: 0.7, label: Label::Conciliatory, mentions: 1, intercept: 0.0,
+//!     evidence: vec![] };
+//! let mut file = store.begin(&model, "in.jsonl")?;
+//! file.add(&article, &score)?;
+//! file.commit()?;
+//! assert_eq!(store.counts()?.articles, 1);
+//! # Ok(()) }
+//! ```
+
+pub mod dedup;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+use crate::article::{Article, Evidence, Label, Score};
+use crate::error::{Error, Result};
+use dedup::MinHash;
+
+/// How long a connection waits for a lock held by another process before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
+    Error::Store(e.to_string())
+}
+
+/// A model as the store keeps it: its id, a hash of its card, and the card itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// Stable model id (`Classifier::id`).
+    pub id: String,
+    /// SHA-256 of the JSON card, hex.
+    pub hash: String,
+    /// The model card as Markdown.
+    pub card_markdown: String,
+    /// The model card as JSON.
+    pub card_json: String,
+}
+
+impl ModelInfo {
+    /// Describes a model; the hash is computed from `card_json`.
+    pub fn new(id: &str, card_markdown: &str, card_json: &str) -> ModelInfo {
+        ModelInfo {
+            id: id.to_string(),
+            hash: hex(&Sha256::digest(card_json.as_bytes())),
+            card_markdown: card_markdown.to_string(),
+            card_json: card_json.to_string(),
+        }
+    }
+}
+
+/// What [`FileIngest::add`] did with one article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A new article (and its score) was stored; `duplicate_of` names the cluster it joined
+    /// when it is a near-duplicate of an article already stored.
+    New {
+        /// The cluster id (the id of the cluster's first article) when it is a near-duplicate.
+        duplicate_of: Option<String>,
+    },
+    /// The article was already stored; `new_score` is true when this model's score was not.
+    Present {
+        /// Whether a score was added (e.g. the same article under a new model).
+        new_score: bool,
+    },
+    /// Skipped: no usable date.
+    Undated,
+    /// Skipped: neither the record nor the command named a counterpart.
+    NoCounterpart,
+    /// Skipped: an article with this id but different text is already stored.
+    Conflict,
+}
+
+/// Counts of what one file added, for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Articles stored for the first time.
+    pub new: usize,
+    /// Articles already present (same id and text).
+    pub present: usize,
+    /// Scores stored (new articles, or present articles under a new model or counterpart).
+    pub new_scores: usize,
+    /// New articles that joined an existing near-duplicate cluster.
+    pub near_duplicates: usize,
+    /// Ids of articles skipped for want of a usable date.
+    pub undated: Vec<String>,
+    /// Ids of articles skipped for want of a counterpart.
+    pub no_counterpart: Vec<String>,
+    /// Ids of articles skipped because the id is stored with different text.
+    pub conflicts: Vec<String>,
+}
+
+/// Row counts of the whole store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Articles.
+    pub articles: usize,
+    /// Scores (one per article, counterpart, actor and model).
+    pub scores: usize,
+    /// Models.
+    pub models: usize,
+    /// Distinct near-duplicate clusters.
+    pub clusters: usize,
+}
+
+/// A stored model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRecord {
+    /// Its id.
+    pub id: String,
+    /// SHA-256 of its JSON card.
+    pub hash: String,
+    /// Its card as Markdown.
+    pub card_markdown: String,
+    /// When it was first stored (RFC 3339, UTC).
+    pub added: String,
+}
+
+/// One (actor, counterpart, model) pair present in the store, with its article count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairCount {
+    /// The actor as stored (`None` when no actor was named).
+    pub actor: Option<String>,
+    /// The counterpart as stored.
+    pub counterpart: String,
+    /// The model that scored them.
+    pub model_id: String,
+    /// Scored articles.
+    pub articles: usize,
+}
+
+/// Which scores to read: a counterpart (case-insensitive), optionally an actor, a model and
+/// an inclusive date range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// The counterpart, matched case-insensitively against the stored name.
+    pub counterpart: String,
+    /// The actor, matched case-insensitively; `None` takes every actor.
+    pub actor: Option<String>,
+    /// The model id; `None` takes the most recently stored model that scored this pair.
+    pub model: Option<String>,
+    /// First date included.
+    pub from: Option<NaiveDate>,
+    /// Last date included.
+    pub to: Option<NaiveDate>,
+}
+
+/// A stored article with one of its scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredArticle {
+    /// Article id.
+    pub id: String,
+    /// Publication date.
+    pub date: NaiveDate,
+    /// Headline.
+    pub title: Option<String>,
+    /// Outlet.
+    pub outlet: Option<String>,
+    /// Address.
+    pub url: Option<String>,
+    /// Near-duplicate cluster (the id of the cluster's first stored article).
+    pub cluster: String,
+    /// Counterpart as stored.
+    pub counterpart: String,
+    /// Actor as stored (`None` when none was named).
+    pub actor: Option<String>,
+    /// Model id.
+    pub model_id: String,
+    /// Stance in [-1, 1].
+    pub score: f64,
+    /// Probability of conciliatory, 0..1.
+    pub p_conciliatory: f64,
+    /// Label.
+    pub label: Label,
+    /// Evidence sentences, largest contribution first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the file is not a database, was written by a newer schema, or
+    /// cannot be created.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = Connection::open(path)
+            .map_err(|e| Error::Store(format!("opening {}: {e}", path.display())))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sql_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Store(format!(
+                "{}: cannot use write-ahead logging (journal mode {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql_err)?;
+        schema::migrate(&mut conn)
+            .map_err(|e| Error::Store(format!("{}: {}", path.display(), strip(e))))?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version of the open file (always [`schema::CURRENT`] after [`Store::open`]).
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::version(&self.conn)
+    }
+
+    /// Starts ingesting one file: everything added through the returned handle is committed
+    /// together by [`FileIngest::commit`], or not at all. `source` is recorded with each new
+    /// article (usually the file path).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the write lock cannot be had within [`BUSY_TIMEOUT`].
+    pub fn begin(&mut self, model: &ModelInfo, source: &str) -> Result<FileIngest<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO models (id, hash, card, card_json, added) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![model.id, model.hash, model.card_markdown, model.card_json, now()],
+        )
+        .map_err(sql_err)?;
+        Ok(FileIngest {
+            tx,
+            model_id: model.id.clone(),
+            source: source.to_string(),
+            stats: IngestStats::default(),
+        })
+    }
+
+    /// Row counts.
+    pub fn counts(&self) -> Result<Counts> {
+        let one = |sql: &str| -> Result<usize> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(sql_err)
+        };
+        Ok(Counts {
+            articles: one("SELECT count(*) FROM articles")?,
+            scores: one("SELECT count(*) FROM scores")?,
+            models: one("SELECT count(*) FROM models")?,
+            clusters: one("SELECT count(DISTINCT cluster) FROM articles")?,
+        })
+    }
+
+    /// Every stored model, oldest first.
+    pub fn models(&self) -> Result<Vec<ModelRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, hash, card, added FROM models ORDER BY rowid")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ModelRecord {
+                    id: r.get(0)?,
+                    hash: r.get(1)?,
+                    card_markdown: r.get(2)?,
+                    added: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+    }
+
+    /// Every (actor, counterpart, model) present, with its article count, most articles first.
+    pub fn pairs(&self) -> Result<Vec<PairCount>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT actor, counterpart, model_id, count(*) FROM scores
+                 GROUP BY actor, counterpart, model_id ORDER BY count(*) DESC, counterpart, actor",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let actor: String = r.get(0)?;
+                Ok(PairCount {
+                    actor: (!actor.is_empty()).then_some(actor),
+                    counterpart: r.get(1)?,
+                    model_id: r.get(2)?,
+                    articles: r.get::<_, i64>(3)? as usize,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+    }
+
+    /// The model a selection without `model` reads: the most recently stored model that
+    /// scored this counterpart (and actor); `None` when no model did.
+    pub fn latest_model(&self, counterpart: &str, actor: Option<&str>) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT m.id FROM models m
+                 WHERE EXISTS (SELECT 1 FROM scores s WHERE s.model_id = m.id
+                     AND s.counterpart = ?1 COLLATE NOCASE
+                     AND (?2 IS NULL OR s.actor = ?2 COLLATE NOCASE))
+                 ORDER BY m.rowid DESC LIMIT 1",
+                params![counterpart, actor],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)
+    }
+
+    /// The scored articles a selection covers, by date then id. With no model given, uses
+    /// [`Store::latest_model`]; an empty result means nothing matched.
+    pub fn scored(&self, sel: &Selection) -> Result<Vec<ScoredArticle>> {
+        let model = match &sel.model {
+            Some(m) => m.clone(),
+            None => match self.latest_model(&sel.counterpart, sel.actor.as_deref())? {
+                Some(m) => m,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, a.date, a.title, a.outlet, a.url, a.cluster, s.counterpart, s.actor,
+                        s.model_id, s.score, s.p_conciliatory, s.label, s.evidence
+                 FROM scores s JOIN articles a ON a.id = s.article_id
+                 WHERE s.counterpart = ?1 COLLATE NOCASE
+                   AND (?2 IS NULL OR s.actor = ?2 COLLATE NOCASE)
+                   AND s.model_id = ?3
+                   AND (?4 IS NULL OR a.date >= ?4) AND (?5 IS NULL OR a.date <= ?5)
+                 ORDER BY a.date, a.id, s.actor",
+            )
+            .map_err(sql_err)?;
+        let from = sel.from.map(|d| d.to_string());
+        let to = sel.to.map(|d| d.to_string());
+        let rows = stmt
+            .query_map(params![sel.counterpart, sel.actor, model, from, to], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, f64>(9)?,
+                    r.get::<_, f64>(10)?,
+                    r.get::<_, String>(11)?,
+                    r.get::<_, String>(12)?,
+                ))
+            })
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                date,
+                title,
+                outlet,
+                url,
+                cluster,
+                counterpart,
+                actor,
+                model_id,
+                score,
+                p,
+                label,
+                ev,
+            ) = row.map_err(sql_err)?;
+            let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|e| Error::Store(format!("article {id}: stored date {date:?}: {e}")))?;
+            let label = Label::parse(&label)
+                .ok_or_else(|| Error::Store(format!("article {id}: stored label {label:?}")))?;
+            let evidence: Vec<Evidence> = serde_json::from_str(&ev)
+                .map_err(|e| Error::Store(format!("article {id}: stored evidence: {e}")))?;
+            out.push(ScoredArticle {
+                cluster: cluster.unwrap_or_else(|| id.clone()),
+                id,
+                date,
+                title,
+                outlet,
+                url,
+                counterpart,
+                actor: (!actor.is_empty()).then_some(actor),
+                model_id,
+                score,
+                p_conciliatory: p,
+                label,
+                evidence,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many stored articles share this near-duplicate cluster (the original included),
+    /// whatever counterpart they were scored toward.
+    pub fn cluster_size(&self, cluster: &str) -> Result<usize> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM articles WHERE cluster = ?1",
+                params![cluster],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(sql_err)
+    }
+}
+
+/// One file's ingestion in progress: a write transaction.
+pub struct FileIngest<'s> {
+    tx: Transaction<'s>,
+    model_id: String,
+    source: String,
+    stats: IngestStats,
+}
+
+impl FileIngest<'_> {
+    /// Stores an article (unless present) and its score (unless present). Articles without a
+    /// usable date or counterpart, or whose id is stored with other text, are skipped and
+    /// recorded in the stats.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
+    pub fn add(&mut self, article: &Article, score: &Score) -> Result<Added> {
+        let Some(date) = article.date() else {
+            self.stats.undated.push(article.id.clone());
+            return Ok(Added::Undated);
+        };
+        let Some(counterpart) = score
+            .counterpart
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        else {
+            self.stats.no_counterpart.push(article.id.clone());
+            return Ok(Added::NoCounterpart);
+        };
+        let hash = content_hash(article);
+        let stored: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT content_hash FROM articles WHERE id = ?1",
+                params![article.id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        let mut added = match stored {
+            Some(h) if h != hash => {
+                self.stats.conflicts.push(article.id.clone());
+                return Ok(Added::Conflict);
+            }
+            Some(_) => Added::Present { new_score: false },
+            None => {
+                self.tx
+                    .execute(
+                        "INSERT INTO articles (id, date, title, outlet, url, content_hash, text, source, added)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![
+                            article.id,
+                            date.to_string(),
+                            article.title,
+                            article.outlet,
+                            article.url,
+                            hash,
+                            article.text,
+                            self.source,
+                            now()
+                        ],
+                    )
+                    .map_err(sql_err)?;
+                let sig = MinHash::of_text(&article.text);
+                let cluster = assign_cluster(&self.tx, &article.id, &sig)?;
+                save_signature(&self.tx, &article.id, &sig, &cluster)?;
+                self.stats.new += 1;
+                let duplicate_of = (cluster != article.id).then_some(cluster);
+                if duplicate_of.is_some() {
+                    self.stats.near_duplicates += 1;
+                }
+                Added::New { duplicate_of }
+            }
+        };
+        let evidence = serde_json::to_string(&score.evidence)
+            .map_err(|e| Error::Store(format!("article {}: evidence: {e}", article.id)))?;
+        let n = self
+            .tx
+            .execute(
+                "INSERT OR IGNORE INTO scores (article_id, counterpart, actor, model_id, score,
+                     p_conciliatory, label, mentions, evidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    article.id,
+                    counterpart,
+                    score.actor.as_deref().unwrap_or(""),
+                    self.model_id,
+                    score.score,
+                    score.p_conciliatory,
+                    score.label.as_str(),
+                    score.mentions as i64,
+                    evidence
+                ],
+            )
+            .map_err(sql_err)?;
+        self.stats.new_scores += n;
+        if let Added::Present { new_score } = &mut added {
+            self.stats.present += 1;
+            *new_score = n > 0;
+        }
+        Ok(added)
+    }
+
+    /// What has been added so far.
+    pub fn stats(&self) -> &IngestStats {
+        &self.stats
+    }
+
+    /// Commits everything added, returning the counts.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the commit fails (nothing is then stored).
+    pub fn commit(self) -> Result<IngestStats> {
+        self.tx.commit().map_err(sql_err)?;
+        Ok(self.stats)
+    }
+}
+
+/// Finds the cluster of the most similar stored article whose estimated Jaccard similarity
+/// reaches [`dedup::THRESHOLD`]; the article's own id when there is none.
+pub(crate) fn assign_cluster(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> Result<String> {
+    let mut best: Option<(f64, String)> = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT b.article_id, a.minhash, a.cluster FROM minhash_bands b
+             JOIN articles a ON a.id = b.article_id
+             WHERE b.band = ?1 AND b.hash = ?2 AND b.article_id <> ?3",
+        )
+        .map_err(sql_err)?;
+    for (band, hash) in sig.bands() {
+        let rows = stmt
+            .query_map(params![band as i64, hash, id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(sql_err)?;
+        for row in rows {
+            let (other, bytes, cluster) = row.map_err(sql_err)?;
+            if !seen.insert(other.clone()) {
+                continue;
+            }
+            let Some(other_sig) = bytes.as_deref().and_then(MinHash::from_bytes) else {
+                continue;
+            };
+            let s = sig.similarity(&other_sig);
+            if s >= dedup::THRESHOLD && best.as_ref().map_or(true, |(b, _)| s > *b) {
+                best = Some((s, cluster.unwrap_or(other)));
+            }
+        }
+    }
+    Ok(best.map_or_else(|| id.to_string(), |(_, c)| c))
+}
+
+pub(crate) fn save_signature(
+    tx: &Transaction<'_>,
+    id: &str,
+    sig: &MinHash,
+    cluster: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
+        params![sig.to_bytes(), cluster, id],
+    )
+    .map_err(sql_err)?;
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO minhash_bands (band, hash, article_id) VALUES (?1, ?2, ?3)")
+        .map_err(sql_err)?;
+    for (band, hash) in sig.bands() {
+        stmt.execute(params![band as i64, hash, id])
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+fn content_hash(a: &Article) -> String {
+    let mut h = Sha256::new();
+    h.update(a.title.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(a.text.as_bytes());
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn strip(e: Error) -> String {
+    match e {
+        Error::Store(m) => m,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIRE: &str = "Cuba on Tuesday rejected a United States offer of talks on migration, \
+        saying new sanctions announced last month made any dialogue impossible while Washington \
+        kept what officials called an economic war against the island and its people.";
+
+    #[test]
+    fn migrates_a_version_1_store_and_clusters_its_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::V1).unwrap();
+            conn.execute("INSERT INTO schema_version VALUES (1)", [])
+                .unwrap();
+            for (id, text) in [
+                ("a", WIRE.to_string()),
+                ("b", format!("{WIRE} Officials gave no date.")),
+                (
+                    "c",
+                    "Beijing and Manila signed a hotline agreement.".to_string(),
+                ),
+            ] {
+                conn.execute(
+                    "INSERT INTO articles (id, date, content_hash, text, source, added)
+                     VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then')",
+                    params![id, text],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema::CURRENT);
+        let counts = store.counts().unwrap();
+        assert_eq!((counts.articles, counts.clusters), (3, 2));
+        assert_eq!(store.cluster_size("a").unwrap(), 2);
+        drop(store);
+        // Opening again is a no-op.
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), counts);
+    }
+
+    #[test]
+    fn refuses_a_store_from_a_newer_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Store::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
+        let err = Store::open(&path).err().unwrap().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+    }
+}

@@ -1,0 +1,139 @@
+//! The store's schema: one SQL script per version and the migrations between them.
+//!
+//! The version lives in the one-row table `schema_version`. Opening a store brings it to
+//! [`CURRENT`] inside one transaction, so a failed migration leaves the file as it was.
+//! A store written by a newer `stance` (higher version) is refused rather than guessed at.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::dedup::MinHash;
+use super::sql_err;
+use crate::error::{Error, Result};
+
+/// The schema version this build reads and writes.
+pub const CURRENT: u32 = 2;
+
+/// Version 1: articles, models and scores; no near-duplicate detection.
+pub(crate) const V1: &str = "
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE models (
+    id      TEXT PRIMARY KEY,
+    hash    TEXT NOT NULL,
+    card    TEXT NOT NULL,
+    card_json TEXT NOT NULL,
+    added   TEXT NOT NULL
+);
+CREATE TABLE articles (
+    id           TEXT PRIMARY KEY,
+    date         TEXT NOT NULL,
+    title        TEXT,
+    outlet       TEXT,
+    url          TEXT,
+    content_hash TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    added        TEXT NOT NULL
+);
+CREATE INDEX articles_date ON articles(date);
+CREATE TABLE scores (
+    article_id     TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    counterpart    TEXT NOT NULL,
+    actor          TEXT NOT NULL DEFAULT '',
+    model_id       TEXT NOT NULL REFERENCES models(id),
+    score          REAL NOT NULL,
+    p_conciliatory REAL NOT NULL,
+    label          TEXT NOT NULL,
+    mentions       INTEGER NOT NULL,
+    evidence       TEXT NOT NULL,
+    UNIQUE (article_id, counterpart, actor, model_id)
+);
+CREATE INDEX scores_counterpart ON scores(counterpart COLLATE NOCASE, model_id);
+";
+
+/// Version 2: a MinHash signature and a near-duplicate cluster per article, and the LSH band
+/// index used to find candidate duplicates without comparing every pair.
+const V1_TO_V2: &str = "
+ALTER TABLE articles ADD COLUMN minhash BLOB;
+ALTER TABLE articles ADD COLUMN cluster TEXT;
+CREATE INDEX articles_cluster ON articles(cluster);
+CREATE TABLE minhash_bands (
+    band       INTEGER NOT NULL,
+    hash       INTEGER NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE INDEX minhash_bands_lookup ON minhash_bands(band, hash);
+";
+
+/// Reads the schema version; 0 for a fresh file.
+pub fn version(conn: &Connection) -> Result<u32> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql_err)?
+        > 0;
+    if !exists {
+        return Ok(0);
+    }
+    let v: Option<i64> = conn
+        .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?
+        .flatten();
+    Ok(v.unwrap_or(0) as u32)
+}
+
+/// Brings the schema to [`CURRENT`], one step at a time, in one transaction.
+///
+/// # Errors
+/// [`Error::Store`] when the file was written by a newer version or a step fails.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
+    let mut v = version(&tx)?;
+    if v > CURRENT {
+        return Err(Error::Store(format!(
+            "the database has schema version {v}; this stance reads up to {CURRENT} (upgrade stance)"
+        )));
+    }
+    if v == CURRENT {
+        return Ok(());
+    }
+    if v == 0 {
+        tx.execute_batch(V1).map_err(sql_err)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (1)", [])
+            .map_err(sql_err)?;
+        v = 1;
+    }
+    if v == 1 {
+        tx.execute_batch(V1_TO_V2).map_err(sql_err)?;
+        backfill_minhash(&tx)?;
+        v = 2;
+    }
+    tx.execute("UPDATE schema_version SET version = ?1", params![v])
+        .map_err(sql_err)?;
+    tx.commit().map_err(sql_err)
+}
+
+/// Computes signatures and clusters for articles stored before version 2, oldest first, so
+/// the clusters are the ones a fresh ingest in the same order would give.
+fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx
+            .prepare("SELECT id, text FROM articles ORDER BY rowid")
+            .map_err(sql_err)?;
+        let it = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql_err)?;
+        it.collect::<rusqlite::Result<_>>().map_err(sql_err)?
+    };
+    for (id, text) in rows {
+        let sig = MinHash::of_text(&text);
+        let cluster = super::assign_cluster(tx, &id, &sig)?;
+        super::save_signature(tx, &id, &sig, &cluster)?;
+    }
+    Ok(())
+}
