@@ -1,47 +1,489 @@
-//! TEMPORARY interface placeholder while the pipeline is written (replaced by the real classifier).
-#![allow(missing_docs)]
-use crate::article::{Article, Label, Score};
-use crate::error::Result;
-use std::path::Path;
+//! The classifier: analyser + vectoriser + model as one versioned artifact, and the only place
+//! they meet. Scores articles with evidence, trains with cross-validation, saves and loads.
 
-pub struct Classifier;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
-impl Classifier {
-    pub fn builtin() -> Result<Classifier> {
-        Ok(Classifier)
+use linfa::dataset::DatasetBase;
+use linfa::traits::Fit;
+use ndarray::Array1;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::actors::{ActorRef, Gazetteer, BUILTIN_GAZETTEER};
+use crate::article::{Article, Evidence, Label, Score, TermContribution};
+use crate::error::{Error, Result};
+use crate::features::lexicon::{Lexicon, BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
+use crate::features::{
+    sublinear, DocFeatures, Extracted, Extractor, Names, Row, Vectoriser, VectoriserParams, N_DENSE,
+};
+use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression, SparseRecords};
+
+/// Version of the model file format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Value of the `format` field that marks a stance model file.
+pub const FORMAT_NAME: &str = "stance-model";
+/// The default model compiled into the library (`models/default/model.json`).
+pub const BUILTIN_MODEL: &[u8] = include_bytes!("../models/default/model.json");
+/// Evidence sentences reported per article.
+pub const EVIDENCE_SENTENCES: usize = 3;
+/// Terms reported per evidence sentence.
+pub const EVIDENCE_TERMS: usize = 5;
+
+/// How text is analysed before vectorising; stored in the model so scoring replays training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Analyser {
+    /// English: NFKD folding, Snowball stems, negation scope, gazetteer role masking, the
+    /// shipped cue lexicon. `data_sha256` fingerprints the gazetteer and lexicon it used.
+    English {
+        /// Words counted on each side of a counterpart mention.
+        context_window: usize,
+        /// SHA-256 of the gazetteer and lexicon files the model was trained with.
+        data_sha256: String,
+    },
+}
+
+/// Fingerprint of the built-in gazetteer and lexicon.
+pub fn builtin_data_sha256() -> String {
+    let mut h = Sha256::new();
+    for part in [BUILTIN_GAZETTEER, BUILTIN_VALENCE, BUILTIN_CUES, BUILTIN_MODIFIERS] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
     }
-    pub fn load(_path: &Path) -> Result<Classifier> {
-        Ok(Classifier)
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A training file as the model card records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingFile {
+    /// Path as given to `stance train`.
+    pub path: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Records read.
+    pub records: usize,
+    /// Conciliatory, confrontational and neutral records.
+    pub by_label: [usize; 3],
+}
+
+/// Mean and standard deviation of a metric over folds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanSd {
+    /// Mean over folds.
+    pub mean: f64,
+    /// Sample standard deviation over folds.
+    pub sd: f64,
+}
+
+impl MeanSd {
+    fn of(v: &[f64]) -> MeanSd {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = if v.len() > 1 {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        MeanSd { mean, sd }
     }
-    pub fn id(&self) -> &str {
-        "placeholder"
-    }
-    pub fn card_markdown(&self) -> String {
-        String::new()
-    }
-    pub fn card_json(&self) -> String {
-        "{}".into()
-    }
-    pub fn score(&self, article: &Article, counterpart: Option<&str>, actor: Option<&str>) -> Score {
-        let cp = article.counterpart.as_deref().or(counterpart).map(String::from);
-        let _ = actor;
-        let p = if article.text.contains("reject") { 0.2 } else { 0.7 };
-        Score {
-            id: article.id.clone(),
-            counterpart: cp,
-            actor: None,
-            score: 2.0 * p - 1.0,
-            p_conciliatory: p,
-            label: if p > 0.5 { Label::Conciliatory } else { Label::Confrontational },
-            mentions: 0,
-            intercept: 0.0,
-            evidence: vec![],
+}
+
+/// Cross-validation results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CvReport {
+    /// Number of folds.
+    pub folds: usize,
+    /// Accuracy over folds.
+    pub accuracy: MeanSd,
+    /// Macro-F1 over folds.
+    pub macro_f1: MeanSd,
+    /// ROC-AUC over folds.
+    pub roc_auc: MeanSd,
+}
+
+/// Metrics of the finished model on one held-out evaluation file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMetrics {
+    /// The file.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Conciliatory/confrontational rows evaluated.
+    pub n: usize,
+    /// Accuracy at threshold 0.5.
+    pub accuracy: f64,
+    /// Macro-F1 at threshold 0.5.
+    pub macro_f1: f64,
+    /// ROC-AUC.
+    pub roc_auc: f64,
+}
+
+/// What the model is and how it was made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// When it was trained (UTC, RFC 3339).
+    pub created: String,
+    /// The command that rebuilds it.
+    pub command: String,
+    /// Training files.
+    pub training_files: Vec<TrainingFile>,
+    /// Records used for the classifier (conciliatory + confrontational).
+    pub records_used: usize,
+    /// Cross-validated metrics on the training records.
+    pub cross_validation: CvReport,
+    /// Metrics on evaluation files never trained on.
+    pub evaluation: Vec<FileMetrics>,
+    /// Sparse vocabulary size.
+    pub vocabulary: usize,
+}
+
+/// Training parameters: vectoriser, model, neutral band and cross-validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainParams {
+    /// Vectoriser parameters.
+    pub vectoriser: VectoriserParams,
+    /// Logistic regression parameters.
+    pub model: LogisticParams,
+    /// Folds of cross-validation before the final fit (default 5; 0 or 1 skips it).
+    pub folds: usize,
+    /// Seed of the fold assignment (default 17).
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            vectoriser: VectoriserParams::default(),
+            model: LogisticParams::default(),
+            folds: 5,
+            seed: 17,
         }
     }
 }
 
-/// Scores a stream of `(line, article)` records with both cores, calling `sink` in input order.
-/// Stops at the first reader or sink error.
+/// The saved artifact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    format: String,
+    format_version: u32,
+    analyser: Analyser,
+    params: TrainParams,
+    /// |score| below this is labelled neutral.
+    neutral_band: f64,
+    vectoriser: Vectoriser,
+    model: LogisticRegression,
+    card: ModelCard,
+}
+
+/// A trained classifier, ready to score.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    file: Arc<ModelFile>,
+    lexicon: Arc<Lexicon>,
+    id: String,
+}
+
+/// Per-thread scoring state: feature extractor, buffers, and resolved names.
+pub struct Scorer<'c> {
+    classifier: &'c Classifier,
+    extractor: Extractor,
+    extracted: Extracted,
+    tf: Vec<f32>,
+    touched: Vec<u32>,
+    resolved: FxHashMap<String, ActorRef>,
+}
+
+impl Classifier {
+    /// The model compiled into the binary.
+    ///
+    /// # Errors
+    /// [`Error::BadModel`] when this build carries no model or it does not load.
+    pub fn builtin() -> Result<Classifier> {
+        if BUILTIN_MODEL.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::BadModel {
+                path: "<built-in>".into(),
+                message: "this build carries no model; train one with `stance train` and pass --model".into(),
+            });
+        }
+        Classifier::from_bytes(BUILTIN_MODEL, Path::new("<built-in>"))
+    }
+
+    /// Loads a model file written by [`Classifier::save`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] when unreadable; [`Error::BadModel`] when truncated, not a stance model,
+    /// of another format version, or trained with other gazetteer/lexicon data.
+    pub fn load(path: &Path) -> Result<Classifier> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Classifier::from_bytes(&bytes, path)
+    }
+
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<Classifier> {
+        let bad = |message: String| Error::BadModel {
+            path: path.to_path_buf(),
+            message,
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| bad(format!("not a stance model (invalid JSON: {e})")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(bad("not a stance model (no \"format\": \"stance-model\")".into()));
+        }
+        match value.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "format version {v}, but this stance reads version {FORMAT_VERSION}; retrain the model"
+                )))
+            }
+            None => return Err(bad("missing format_version".into())),
+        }
+        let mut file: ModelFile =
+            serde_json::from_value(value).map_err(|e| bad(format!("malformed model: {e}")))?;
+        file.params = TrainParams {
+            vectoriser: file.params.vectoriser.clone().check()?,
+            model: file.params.model.clone().check()?,
+            ..file.params
+        };
+        file.vectoriser.validate().map_err(|e| bad(e.to_string()))?;
+        if file.model.weights.len() != file.vectoriser.n_features() {
+            return Err(bad(format!(
+                "{} weights for {} features",
+                file.model.weights.len(),
+                file.vectoriser.n_features()
+            )));
+        }
+        let Analyser::English { data_sha256, .. } = &file.analyser;
+        if *data_sha256 != builtin_data_sha256() {
+            return Err(bad(
+                "trained with a different gazetteer or lexicon than this build ships; retrain it with `stance train`".into(),
+            ));
+        }
+        file.vectoriser.build_index();
+        let id = format!("{}", &hex(&Sha256::digest(bytes))[..16]);
+        Ok(Classifier {
+            file: Arc::new(file),
+            lexicon: Arc::new(Lexicon::builtin()?),
+            id,
+        })
+    }
+
+    /// Writes the model as JSON.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes();
+        std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    }
+
+    /// The model serialised as JSON.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&*self.file).expect("model serialises")
+    }
+
+    /// A stable identifier: the first 16 hex digits of the model file's SHA-256.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The model card.
+    pub fn card(&self) -> &ModelCard {
+        &self.file.card
+    }
+
+    /// The model card as JSON.
+    pub fn card_json(&self) -> String {
+        serde_json::to_string_pretty(&self.file.card).expect("card serialises")
+    }
+
+    /// The model card as Markdown.
+    pub fn card_markdown(&self) -> String {
+        card_markdown(&self.file.card, &self.file.params, self.file.neutral_band, &self.id)
+    }
+
+    /// |score| below which the label is neutral.
+    pub fn neutral_band(&self) -> f64 {
+        self.file.neutral_band
+    }
+
+    /// Creates per-thread scoring state.
+    pub fn scorer(&self) -> Scorer<'_> {
+        Scorer {
+            classifier: self,
+            extractor: Extractor::new(self.lexicon.clone()),
+            extracted: Extracted::default(),
+            tf: vec![0.0; self.file.vectoriser.n_features()],
+            touched: Vec::new(),
+            resolved: FxHashMap::default(),
+        }
+    }
+
+    /// Scores one article; the article's own `counterpart`/`actor` override the arguments.
+    /// For many articles use [`Classifier::scorer`] or [`score_in_order`].
+    pub fn score(&self, article: &Article, counterpart: Option<&str>, actor: Option<&str>) -> Score {
+        self.scorer().score(article, counterpart, actor)
+    }
+}
+
+impl Scorer<'_> {
+    fn resolve(&mut self, name: Option<&str>) -> Option<ActorRef> {
+        let name = name?;
+        if let Some(r) = self.resolved.get(name) {
+            return Some(r.clone());
+        }
+        let r = Gazetteer::builtin().resolve(name);
+        if self.resolved.len() > 10_000 {
+            self.resolved.clear();
+        }
+        self.resolved.insert(name.to_string(), r.clone());
+        Some(r)
+    }
+
+    /// Scores one article toward its counterpart, with evidence.
+    pub fn score(&mut self, article: &Article, counterpart: Option<&str>, actor: Option<&str>) -> Score {
+        let cp = self.resolve(article.counterpart.as_deref().or(counterpart));
+        let act = self.resolve(article.actor.as_deref().or(actor));
+        let c = self.classifier;
+        let file = &*c.file;
+        let vec = &file.vectoriser;
+        let w = &file.model.weights;
+        self.extractor
+            .extract(&article.text, cp.as_ref(), act.as_ref(), None, &mut self.extracted);
+        let ex = &self.extracted;
+
+        // Term frequencies per column, then the row's values exactly as `Vectoriser::transform`.
+        for o in &ex.occurrences {
+            if let Some(col) = vec.column(o.key) {
+                let slot = &mut self.tf[col as usize];
+                if *slot == 0.0 {
+                    self.touched.push(col);
+                }
+                *slot += o.value;
+            }
+        }
+        let mut norm2 = 0f32;
+        for &col in &self.touched {
+            let v = sublinear(self.tf[col as usize]) * vec.idf(col);
+            norm2 += v * v;
+        }
+        let norm = norm2.sqrt();
+        let n_sent = ex.analysis.sentences.len();
+        let mut sent_total = vec![0f64; n_sent];
+        // (sentence, column, contribution) for naming terms.
+        let mut parts: Vec<(u32, u32, f64)> = Vec::with_capacity(ex.occurrences.len());
+        let mut logit = file.model.intercept;
+        let mut unattributed = file.model.intercept;
+        for o in &ex.occurrences {
+            if let Some(col) = vec.column(o.key) {
+                let tf = self.tf[col as usize];
+                let x = sublinear(tf) * vec.idf(col) / norm;
+                let contribution = w[col as usize] as f64 * x as f64 * (o.value / tf) as f64;
+                sent_total[o.sentence as usize] += contribution;
+                parts.push((o.sentence, col, contribution));
+                logit += contribution;
+            }
+        }
+        for &col in &self.touched {
+            self.tf[col as usize] = 0.0;
+        }
+        self.touched.clear();
+        let scale = vec.params.dense_scale;
+        for d in 0..N_DENSE {
+            let x = ex.dense[d] * scale;
+            if x == 0.0 {
+                continue;
+            }
+            let contribution = w[d] as f64 * x as f64;
+            logit += contribution;
+            let total: f32 = ex.dense_parts.iter().map(|p| p[d]).sum();
+            if total.abs() > 1e-9 && d < N_DENSE - 1 {
+                for (s, p) in ex.dense_parts.iter().enumerate() {
+                    if p[d] != 0.0 {
+                        let share = contribution * (p[d] / total) as f64;
+                        sent_total[s] += share;
+                        parts.push((s as u32, d as u32, share));
+                    }
+                }
+            } else {
+                unattributed += contribution;
+            }
+        }
+        let p = sigmoid(logit);
+        let score = 2.0 * p - 1.0;
+        let label = if score.abs() < file.neutral_band {
+            Label::Neutral
+        } else if (p >= 0.5) == (file.model.positive == Label::Conciliatory) {
+            Label::Conciliatory
+        } else {
+            Label::Confrontational
+        };
+        // Evidence: the sentences with the largest |contribution|, each with its top terms.
+        let mut order: Vec<usize> = (0..n_sent).filter(|&s| sent_total[s] != 0.0).collect();
+        order.sort_by(|&a, &b| sent_total[b].abs().total_cmp(&sent_total[a].abs()).then(a.cmp(&b)));
+        order.truncate(EVIDENCE_SENTENCES);
+        let mut evidence = Vec::with_capacity(order.len());
+        for &s in &order {
+            let mut terms: FxHashMap<u32, f64> = FxHashMap::default();
+            for &(ps, col, c) in &parts {
+                if ps as usize == s {
+                    *terms.entry(col).or_insert(0.0) += c;
+                }
+            }
+            let mut terms: Vec<(u32, f64)> = terms.into_iter().collect();
+            terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+            terms.truncate(EVIDENCE_TERMS);
+            let sent = &ex.analysis.sentences[s];
+            evidence.push(Evidence {
+                sentence: article.text[sent.start..sent.end].to_string(),
+                start: sent.start,
+                end: sent.end,
+                contribution: sent_total[s],
+                terms: terms
+                    .into_iter()
+                    .map(|(col, contribution)| TermContribution {
+                        term: vec.name(col).to_string(),
+                        contribution,
+                    })
+                    .collect(),
+            });
+        }
+        Score {
+            id: article.id.clone(),
+            counterpart: cp.map(|c| c.display),
+            actor: act.map(|a| a.display),
+            score,
+            p_conciliatory: if file.model.positive == Label::Conciliatory { p } else { 1.0 - p },
+            label,
+            mentions: ex.mentions,
+            intercept: unattributed,
+            evidence,
+        }
+    }
+}
+
+/// Articles handed to a worker at a time.
+const BATCH: usize = 64;
+
+/// Scores a stream of `(line, article)` records on all cores, calling `sink` in input order.
+/// Memory stays bounded: at most a few batches are in flight. Stops at the first reader or
+/// sink error, after delivering every result that precedes it.
+///
+/// # Errors
+/// The first error of the reader or the sink.
 pub fn score_in_order<I, F>(
     classifier: &Classifier,
     articles: I,
@@ -53,10 +495,418 @@ where
     I: Iterator<Item = Result<(usize, Article)>> + Send,
     F: FnMut(usize, Article, Score) -> Result<()>,
 {
-    for item in articles {
-        let (line, a) = item?;
-        let s = classifier.score(&a, counterpart, actor);
-        sink(line, a, s)?;
+    score_map_in_order(classifier, articles, counterpart, actor, |_, _| (), |l, a, s, ()| sink(l, a, s))
+}
+
+/// Like [`score_in_order`], also running `map` on each result inside the worker threads (for
+/// work such as formatting output that should not serialise on the calling thread).
+///
+/// # Errors
+/// The first error of the reader or the sink.
+pub fn score_map_in_order<I, M, T, F>(
+    classifier: &Classifier,
+    articles: I,
+    counterpart: Option<&str>,
+    actor: Option<&str>,
+    map: M,
+    mut sink: F,
+) -> Result<()>
+where
+    I: Iterator<Item = Result<(usize, Article)>> + Send,
+    M: Fn(&Article, &Score) -> T + Sync,
+    T: Send,
+    F: FnMut(usize, Article, Score, T) -> Result<()>,
+{
+    type Batch = (usize, Vec<(usize, Article)>, Option<Error>);
+    type Done<T> = (usize, Vec<(usize, Article, Score, T)>, Option<Error>);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
+    std::thread::scope(|scope| {
+        let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
+        // Reader: batches articles; a read error travels with the batch it ends.
+        let reader = scope.spawn(move || {
+            let mut seq = 0;
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in articles {
+                match item {
+                    Ok(a) => {
+                        batch.push(a);
+                        if batch.len() == BATCH {
+                            if work_tx.send((seq, std::mem::take(&mut batch), None)).is_err() {
+                                return;
+                            }
+                            seq += 1;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = work_tx.send((seq, batch, Some(e)));
+                        return;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = work_tx.send((seq, batch, None));
+            }
+        });
+        let map = &map;
+        for _ in 0..workers {
+            let rx = Arc::clone(&work_rx);
+            let tx = done_tx.clone();
+            scope.spawn(move || {
+                let mut scorer = classifier.scorer();
+                loop {
+                    let next = rx.lock().map(|r| r.recv());
+                    let Ok(Ok((seq, batch, err))) = next else { return };
+                    let out = batch
+                        .into_iter()
+                        .map(|(line, a)| {
+                            let s = scorer.score(&a, counterpart, actor);
+                            let t = map(&a, &s);
+                            (line, a, s, t)
+                        })
+                        .collect();
+                    if tx.send((seq, out, err)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending: std::collections::BTreeMap<usize, Done<T>> = Default::default();
+        let mut want = 0;
+        let mut result = Ok(());
+        'recv: for done in done_rx.iter() {
+            pending.insert(done.0, done);
+            while let Some((_, out, err)) = pending.remove(&want) {
+                want += 1;
+                for (line, a, s, t) in out {
+                    if let Err(e) = sink(line, a, s, t) {
+                        result = Err(e);
+                        break 'recv;
+                    }
+                }
+                if let Some(e) = err {
+                    result = Err(e);
+                    break 'recv;
+                }
+            }
+        }
+        // Dropping the receiver unblocks workers and the reader on early exit.
+        drop(done_rx);
+        let _ = reader.join();
+        result
+    })
+}
+
+/// Labelled records prepared for training: features extracted once, reused by every fold.
+struct Prepared {
+    docs: Vec<DocFeatures>,
+    labels: Vec<Label>,
+    names: Names,
+}
+
+fn prepare(records: &[Article], lexicon: &Arc<Lexicon>, progress: &mut dyn FnMut(usize, usize)) -> Prepared {
+    let g = Gazetteer::builtin();
+    let mut ex = Extractor::new(lexicon.clone());
+    let mut out = Extracted::default();
+    let mut names = Names::default();
+    let mut docs = Vec::with_capacity(records.len());
+    let mut labels = Vec::with_capacity(records.len());
+    let mut cache: FxHashMap<String, ActorRef> = FxHashMap::default();
+    let mut resolve = |n: Option<&String>| {
+        n.map(|n| cache.entry(n.clone()).or_insert_with(|| g.resolve(n)).clone())
+    };
+    for (i, r) in records.iter().enumerate() {
+        let cp = resolve(r.counterpart.as_ref());
+        let act = resolve(r.actor.as_ref());
+        ex.extract(&r.text, cp.as_ref(), act.as_ref(), Some(&mut names), &mut out);
+        docs.push(DocFeatures::from_extracted(&out));
+        labels.push(r.label.unwrap_or(Label::Neutral));
+        if i % 1000 == 999 {
+            progress(i + 1, records.len());
+        }
     }
-    Ok(())
+    progress(records.len(), records.len());
+    Prepared { docs, labels, names }
+}
+
+fn fit_subset(
+    params: &TrainParams,
+    prepared: &Prepared,
+    subset: &[usize],
+) -> Result<(Vectoriser, LogisticRegression)> {
+    let docs: Vec<&DocFeatures> = subset.iter().map(|&i| &prepared.docs[i]).collect();
+    let vectoriser = Vectoriser::fit(params.vectoriser.clone(), &docs, &prepared.names)?;
+    let rows: Vec<Row> = docs.iter().map(|d| vectoriser.transform(d)).collect();
+    let records = SparseRecords::from_rows(&rows, vectoriser.n_features())?;
+    let targets = Array1::from(subset.iter().map(|&i| prepared.labels[i]).collect::<Vec<_>>());
+    let model = params.model.fit(&DatasetBase::new(records, targets))?;
+    Ok((vectoriser, model))
+}
+
+fn predict(v: &Vectoriser, m: &LogisticRegression, doc: &DocFeatures) -> f64 {
+    let row = v.transform(doc);
+    m.probability(&row.indices, &row.values)
+}
+
+/// Deterministic stratified fold assignment.
+fn folds(labels: &[Label], k: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut fold = vec![0; labels.len()];
+    for class in [Label::Conciliatory, Label::Confrontational, Label::Neutral] {
+        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, next() % (i + 1));
+        }
+        for (j, &i) in idx.iter().enumerate() {
+            fold[i] = j % k;
+        }
+    }
+    fold
+}
+
+/// What [`train`] reports as it goes.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Features extracted from `done` of `total` records.
+    Extracting {
+        /// Records done.
+        done: usize,
+        /// Records in all.
+        total: usize,
+    },
+    /// A cross-validation fold finished.
+    Fold {
+        /// Fold number, from 1.
+        fold: usize,
+        /// Folds in all.
+        folds: usize,
+        /// Its metrics.
+        metrics: BinaryMetrics,
+    },
+    /// The final model is being fitted on all records.
+    FinalFit,
+}
+
+/// Trains a classifier on labelled records: extracts features, cross-validates (each fold
+/// fits its own vocabulary and IDF), picks the neutral band from the out-of-fold scores,
+/// fits the final model on everything, and fills the card.
+///
+/// # Errors
+/// [`Error::Training`] with too few records or a single class; parameter errors.
+pub fn train(
+    records: &[Article],
+    params: TrainParams,
+    mut card: ModelCard,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Classifier> {
+    let params = TrainParams {
+        vectoriser: params.vectoriser.check()?,
+        model: params.model.check()?,
+        ..params
+    };
+    let labelled: Vec<usize> = (0..records.len()).filter(|&i| records[i].label.is_some()).collect();
+    if labelled.len() < 10 {
+        return Err(Error::Training(format!(
+            "need at least 10 labelled records, got {}",
+            labelled.len()
+        )));
+    }
+    let lexicon = Arc::new(Lexicon::builtin()?);
+    let prepared = prepare(records, &lexicon, &mut |done, total| progress(Progress::Extracting { done, total }));
+    let all: Vec<usize> = labelled.clone();
+    let labels: Vec<Label> = all.iter().map(|&i| prepared.labels[i]).collect();
+    let mut neutral_band = 0.0;
+    if params.folds >= 2 {
+        let fold_of = folds(&labels, params.folds, params.seed);
+        let mut acc = Vec::new();
+        let mut f1 = Vec::new();
+        let mut auc = Vec::new();
+        let mut oof = vec![0.5; all.len()];
+        for f in 0..params.folds {
+            let train_idx: Vec<usize> = (0..all.len()).filter(|&j| fold_of[j] != f).map(|j| all[j]).collect();
+            let (v, m) = fit_subset(&params, &prepared, &train_idx)?;
+            let mut p = Vec::new();
+            let mut t = Vec::new();
+            for j in (0..all.len()).filter(|&j| fold_of[j] == f) {
+                let prob = predict(&v, &m, &prepared.docs[all[j]]);
+                oof[j] = prob;
+                if labels[j] != Label::Neutral {
+                    p.push(prob);
+                    t.push(labels[j] == Label::Conciliatory);
+                }
+            }
+            let metrics = BinaryMetrics::compute(&p, &t);
+            acc.push(metrics.accuracy);
+            f1.push(metrics.macro_f1);
+            auc.push(metrics.roc_auc);
+            progress(Progress::Fold { fold: f + 1, folds: params.folds, metrics });
+        }
+        card.cross_validation = CvReport {
+            folds: params.folds,
+            accuracy: MeanSd::of(&acc),
+            macro_f1: MeanSd::of(&f1),
+            roc_auc: MeanSd::of(&auc),
+        };
+        neutral_band = choose_neutral_band(&oof, &labels);
+    }
+    progress(Progress::FinalFit);
+    let (vectoriser, model) = fit_subset(&params, &prepared, &all)?;
+    card.records_used = labels.iter().filter(|&&l| l != Label::Neutral).count();
+    card.vocabulary = vectoriser.n_features() - N_DENSE;
+    let file = ModelFile {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        analyser: Analyser::English {
+            context_window: crate::features::CONTEXT_WINDOW,
+            data_sha256: builtin_data_sha256(),
+        },
+        params,
+        neutral_band,
+        vectoriser,
+        model,
+        card,
+    };
+    let bytes = serde_json::to_vec(&file).expect("model serialises");
+    let id = hex(&Sha256::digest(&bytes))[..16].to_string();
+    Ok(Classifier {
+        file: Arc::new(file),
+        lexicon,
+        id,
+    })
+}
+
+/// The |score| band labelled neutral that maximises three-class macro-F1 of out-of-fold
+/// scores; 0 when the training data has no neutral records.
+fn choose_neutral_band(p: &[f64], labels: &[Label]) -> f64 {
+    if !labels.contains(&Label::Neutral) {
+        return 0.0;
+    }
+    let mut best = (f64::MIN, 0.0);
+    for step in 0..=30 {
+        let band = step as f64 * 0.02;
+        let mut counts = [[0usize; 3]; 3];
+        for (&pi, &l) in p.iter().zip(labels) {
+            let s = 2.0 * pi - 1.0;
+            let pred = if s.abs() < band { 1 } else if s > 0.0 { 0 } else { 2 };
+            let truth = match l {
+                Label::Conciliatory => 0,
+                Label::Neutral => 1,
+                Label::Confrontational => 2,
+            };
+            counts[truth][pred] += 1;
+        }
+        let f1: f64 = (0..3)
+            .map(|c| {
+                let tp = counts[c][c];
+                let fp: usize = (0..3).map(|t| counts[t][c]).sum::<usize>() - tp;
+                let fn_: usize = counts[c].iter().sum::<usize>() - tp;
+                if tp == 0 { 0.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64 }
+            })
+            .sum::<f64>()
+            / 3.0;
+        if f1 > best.0 + 1e-12 {
+            best = (f1, band);
+        }
+    }
+    best.1
+}
+
+/// Evaluates a classifier on labelled records (neutral rows are skipped).
+pub fn evaluate(classifier: &Classifier, records: &[Article]) -> BinaryMetrics {
+    let mut scorer = classifier.scorer();
+    let mut p = Vec::new();
+    let mut t = Vec::new();
+    for r in records {
+        match r.label {
+            Some(Label::Conciliatory) | Some(Label::Confrontational) => {
+                p.push(scorer.score(r, None, None).p_conciliatory);
+                t.push(r.label == Some(Label::Conciliatory));
+            }
+            _ => {}
+        }
+    }
+    BinaryMetrics::compute(&p, &t)
+}
+
+impl Classifier {
+    /// Adds evaluation results to the card (used by `stance train --eval`).
+    pub fn with_evaluation(mut self, evaluation: Vec<FileMetrics>) -> Classifier {
+        let mut file = (*self.file).clone();
+        file.card.evaluation = evaluation;
+        let bytes = serde_json::to_vec(&file).expect("model serialises");
+        self.id = hex(&Sha256::digest(&bytes))[..16].to_string();
+        self.file = Arc::new(file);
+        self
+    }
+}
+
+/// SHA-256 of a file's bytes, as hex.
+///
+/// # Errors
+/// [`Error::Io`] when unreadable.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(hex(&Sha256::digest(bytes)))
+}
+
+fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, id: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("# stance model `{id}`\n\n"));
+    s.push_str(&format!("- Trained: {}\n- Format version: {FORMAT_VERSION}\n", card.created));
+    s.push_str(&format!("- Rebuild: `{}`\n", card.command));
+    s.push_str(&format!(
+        "- Records used (conciliatory + confrontational): {}; vocabulary: {} sparse features + {} lexicon features\n",
+        card.records_used, card.vocabulary, N_DENSE
+    ));
+    s.push_str(&format!(
+        "- Parameters: L2 {}, balanced classes {}, min_df {}, dense scale {}, neutral band |score| < {:.2}\n\n",
+        params.model.l2, params.model.balanced, params.vectoriser.min_df, params.vectoriser.dense_scale, band
+    ));
+    s.push_str("## Training files\n\n| file | SHA-256 | records | conciliatory | confrontational | neutral |\n|---|---|---|---|---|---|\n");
+    for f in &card.training_files {
+        s.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} |\n",
+            f.path, f.sha256, f.records, f.by_label[0], f.by_label[1], f.by_label[2]
+        ));
+    }
+    let cv = &card.cross_validation;
+    s.push_str(&format!(
+        "\n## {}-fold cross-validation (training records)\n\n| metric | mean | sd |\n|---|---|---|\n| accuracy | {:.3} | {:.3} |\n| macro-F1 | {:.3} | {:.3} |\n| ROC-AUC | {:.3} | {:.3} |\n",
+        cv.folds, cv.accuracy.mean, cv.accuracy.sd, cv.macro_f1.mean, cv.macro_f1.sd, cv.roc_auc.mean, cv.roc_auc.sd
+    ));
+    if !card.evaluation.is_empty() {
+        s.push_str("\n## Held-out evaluation files (never trained on)\n\n| file | SHA-256 | n | accuracy | macro-F1 | ROC-AUC |\n|---|---|---|---|---|---|\n");
+        for e in &card.evaluation {
+            s.push_str(&format!(
+                "| {} | `{}` | {} | {:.3} | {:.3} | {:.3} |\n",
+                e.path,
+                &e.sha256[..16.min(e.sha256.len())],
+                e.n,
+                e.accuracy,
+                e.macro_f1,
+                e.roc_auc
+            ));
+        }
+    }
+    s
+}
+
+/// Reads every record of the given files, in order.
+///
+/// # Errors
+/// The first read error, naming file and line.
+pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Article>> {
+    let mut out = Vec::new();
+    for p in paths {
+        for item in crate::article::read_path(p)? {
+            out.push(item?.1);
+        }
+    }
+    Ok(out)
 }

@@ -1,12 +1,51 @@
-//! `stance eval` (being written).
+//! `stance eval`: accuracy, macro-F1, ROC-AUC and confusion matrix of a model, per file.
 
-use anyhow::Result;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use stance::classifier::{evaluate, read_all};
+
+use super::common::load_model;
 
 /// Arguments of `stance eval`.
 #[derive(clap::Args)]
-pub struct EvalArgs {}
+pub struct EvalArgs {
+    /// Model file (default: the built-in model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Labelled JSONL files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
 
 /// Runs `stance eval`.
-pub fn run(_args: EvalArgs) -> Result<()> {
-    anyhow::bail!("stance eval is not written yet")
+pub fn run(args: EvalArgs) -> Result<()> {
+    let classifier = load_model(args.model.as_deref())?;
+    let mut rows = Vec::new();
+    for path in &args.files {
+        let records = read_all(std::slice::from_ref(path)).with_context(|| format!("reading {}", path.display()))?;
+        let m = evaluate(&classifier, &records);
+        rows.push((path.display().to_string(), m));
+    }
+    if args.json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(p, m)| serde_json::json!({"file": p, "model": classifier.id(), "metrics": m}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("model {}", classifier.id());
+    println!("{:<40} {:>6} {:>8} {:>8} {:>8}   confusion (rows truth conc/conf, cols predicted)", "file", "n", "accuracy", "macroF1", "ROC-AUC");
+    for (p, m) in rows {
+        let c = m.confusion;
+        println!(
+            "{:<40} {:>6} {:>8.3} {:>8.3} {:>8.3}   [[{}, {}], [{}, {}]]",
+            p, m.n, m.accuracy, m.macro_f1, m.roc_auc, c.tp, c.fn_, c.fp, c.tn
+        );
+    }
+    Ok(())
 }

@@ -1,12 +1,114 @@
-//! `stance score` (being written).
+//! `stance score`: score articles toward a counterpart, one result per article, in input order.
 
-use anyhow::Result;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use stance::article::read_path;
+use stance::classifier::score_map_in_order;
+use stance::{Article, Score};
+
+use super::common::load_model;
+
+/// Output formats of `stance score`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object a line (the contract other tools read).
+    Jsonl,
+    /// Tab-separated: id, counterpart, score, p_conciliatory, label, mentions, top sentence.
+    Tsv,
+    /// Readable summary with the evidence sentences and terms.
+    Text,
+}
 
 /// Arguments of `stance score`.
 #[derive(clap::Args)]
-pub struct ScoreArgs {}
+pub struct ScoreArgs {
+    /// Model file (default: the model built into stance).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Counterpart to score toward (per-record "counterpart" fields override it).
+    #[arg(long)]
+    counterpart: Option<String>,
+    /// Actor whose stance it is (per-record "actor" fields override it).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: Format,
+    /// Articles: .jsonl (one object a line) or .txt (one article); `-` or none reads JSONL from stdin.
+    files: Vec<PathBuf>,
+}
 
 /// Runs `stance score`.
-pub fn run(_args: ScoreArgs) -> Result<()> {
-    anyhow::bail!("stance score is not written yet")
+pub fn run(args: ScoreArgs) -> Result<()> {
+    let classifier = load_model(args.model.as_deref())?;
+    let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    if matches!(args.format, Format::Tsv) {
+        writeln!(out, "id\tcounterpart\tscore\tp_conciliatory\tlabel\tmentions\ttop_evidence")?;
+    }
+    for path in &files {
+        let reader = read_path(path).with_context(|| format!("reading {}", path.display()))?;
+        let format = args.format;
+        score_map_in_order(
+            &classifier,
+            reader,
+            args.counterpart.as_deref(),
+            args.actor.as_deref(),
+            |a, s| render(format, a, s),
+            |_, _, _, line| out.write_all(line.as_bytes()).map_err(|e| stance::Error::io("<stdout>", e)),
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn render(format: Format, article: &Article, s: &Score) -> String {
+    match format {
+        Format::Jsonl => {
+            let mut line = serde_json::to_string(s).expect("scores serialise");
+            line.push('\n');
+            line
+        }
+        Format::Tsv => {
+            let top = s.evidence.first().map_or(String::new(), |e| one_line(&e.sentence));
+            format!(
+                "{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\n",
+                one_line(&s.id),
+                one_line(s.counterpart.as_deref().unwrap_or("")),
+                s.score,
+                s.p_conciliatory,
+                s.label,
+                s.mentions,
+                top
+            )
+        }
+        Format::Text => {
+            let mut t = format!(
+                "{}{} → {}: {} (score {:+.2}, p_conciliatory {:.2}, {} mention{})\n",
+                article.id,
+                s.actor.as_ref().map_or(String::new(), |a| format!(" ({a})")),
+                s.counterpart.as_deref().unwrap_or("(no counterpart)"),
+                s.label,
+                s.score,
+                s.p_conciliatory,
+                s.mentions,
+                if s.mentions == 1 { "" } else { "s" }
+            );
+            for e in &s.evidence {
+                t.push_str(&format!("  {:+.2}  {}\n", e.contribution, one_line(&e.sentence)));
+                let terms: Vec<String> =
+                    e.terms.iter().map(|c| format!("{} {:+.2}", c.term, c.contribution)).collect();
+                t.push_str(&format!("         terms: {}\n", terms.join(", ")));
+            }
+            t.push('\n');
+            t
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
