@@ -1,12 +1,260 @@
-//! `stance trend` (being written).
+//! `stance trend`: the stance toward one or more counterparts over time, drawn from the store.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use stance::report::chart::{self, ChartSpec, Series};
+use stance::report::trend::{Bucket, TrendParams};
+use stance::report::{analyse, document, series_name, Analysis};
+use stance::store::{Selection, Store};
+
+use super::common::write_atomically;
+use super::ingest::{db_path, open_store};
+
+/// Which series to draw and how to bucket them (shared by `trend` and `report`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct SeriesArgs {
+    /// Counterpart (as stored, case-insensitive); repeat to compare several on one chart.
+    #[arg(long = "counterpart", value_name = "NAME", required = true)]
+    pub counterparts: Vec<String>,
+    /// Only articles by this actor [default: every actor].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Also draw the reverse direction (counterpart → actor); needs --actor.
+    #[arg(long, requires = "actor")]
+    pub reciprocal: bool,
+    /// Period width.
+    #[arg(long, value_name = "PERIOD", default_value = "month", value_parser = ["day", "week", "month"])]
+    pub by: String,
+    /// First date included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last date included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Periods with fewer distinct stories are marked thin and get no interval.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub min_articles: usize,
+    /// Use the scores of this stored model id [default: the latest model that scored each series].
+    #[arg(long, value_name = "ID")]
+    pub model_id: Option<String>,
+    /// Database file [default: $STANCE_DB, else stance.db in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
 
 /// Arguments of `stance trend`.
 #[derive(clap::Args)]
-pub struct TrendArgs {}
+pub struct TrendArgs {
+    #[command(flatten)]
+    series: SeriesArgs,
+    /// Chart file: .png or .svg.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also write the per-period figures as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+}
+
+/// The analyses of every requested series, with the settings and the model(s) they used.
+pub(crate) struct Analysed {
+    pub analyses: Vec<Analysis>,
+    pub params: TrendParams,
+    pub model_ids: Vec<String>,
+    pub bucket: Bucket,
+}
+
+fn date_arg(flag: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
+    v.map(|s| {
+        stance::article::parse_date(s)
+            .with_context(|| format!("--{flag} {s:?} is not a date (use YYYY-MM-DD)"))
+    })
+    .transpose()
+}
+
+/// Resolves the series against the store and analyses them over one shared span of periods.
+pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result<Analysed> {
+    let bucket = Bucket::parse(&a.by).context("--by must be day, week or month")?;
+    let from = date_arg("from", a.from.as_deref())?;
+    let to = date_arg("to", a.to.as_deref())?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            bail!("--from {f} is after --to {t}");
+        }
+    }
+    if a.min_articles == 0 {
+        bail!("--min-articles must be at least 1");
+    }
+    let pairs = store.pairs()?;
+    if pairs.is_empty() {
+        bail!(
+            "the store {} is empty: run `stance ingest FILE... --db {}` first",
+            db.display(),
+            db.display()
+        );
+    }
+    let available = || {
+        let mut v: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} articles, model {})",
+                    series_name(p.actor.as_deref(), &p.counterpart),
+                    p.articles,
+                    p.model_id
+                )
+            })
+            .collect();
+        v.dedup();
+        v.join("; ")
+    };
+    let mut wanted: Vec<(Option<String>, String)> = Vec::new();
+    for c in &a.counterparts {
+        wanted.push((a.actor.clone(), c.clone()));
+    }
+    if a.reciprocal {
+        let actor = a.actor.clone().expect("clap requires --actor");
+        for c in &a.counterparts {
+            wanted.push((Some(c.clone()), actor.clone()));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut model_ids: Vec<String> = Vec::new();
+    for (actor, counterpart) in &wanted {
+        let matching: Vec<_> = pairs
+            .iter()
+            .filter(|p| p.counterpart.eq_ignore_ascii_case(counterpart))
+            .filter(|p| match actor {
+                Some(want) => p
+                    .actor
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(want)),
+                None => true,
+            })
+            .collect();
+        let Some(first) = matching.first() else {
+            bail!(
+                "no stored scores for {}; the store has: {}",
+                series_name(actor.as_deref(), counterpart),
+                available()
+            );
+        };
+        let model = match &a.model_id {
+            Some(m) => m.clone(),
+            None => store
+                .latest_model(counterpart, actor.as_deref())?
+                .unwrap_or_else(|| first.model_id.clone()),
+        };
+        let sel = Selection {
+            counterpart: counterpart.clone(),
+            actor: actor.clone(),
+            model: Some(model.clone()),
+            from,
+            to,
+        };
+        let scored = store.scored(&sel)?;
+        if !model_ids.contains(&model) {
+            model_ids.push(model);
+        }
+        let name = series_name(
+            actor.as_deref().and(first.actor.as_deref()),
+            &first.counterpart,
+        );
+        rows.push((name, scored));
+    }
+    let dates = rows.iter().flat_map(|r| r.1.iter().map(|s| s.date));
+    let (lo, hi) = match (dates.clone().min(), dates.max()) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => bail!(
+            "no articles for {} between {} and {}",
+            rows.iter()
+                .map(|r| r.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            from.map_or("the start".into(), |d| d.to_string()),
+            to.map_or("the end".into(), |d| d.to_string())
+        ),
+    };
+    for (name, r) in &rows {
+        if r.is_empty() {
+            eprintln!("stance: no articles for {name} in this date range");
+        }
+    }
+    let params = TrendParams {
+        bucket,
+        min_stories: a.min_articles,
+        span: Some((from.unwrap_or(lo), to.unwrap_or(hi))),
+        ..TrendParams::default()
+    };
+    let analyses = rows
+        .into_iter()
+        .map(|(name, r)| analyse(&name, r, &params))
+        .collect();
+    Ok(Analysed {
+        analyses,
+        params,
+        model_ids,
+        bucket,
+    })
+}
+
+/// The chart spec for a set of analyses.
+pub(crate) fn chart_spec(an: &Analysed) -> ChartSpec {
+    let series = series_of(&an.analyses);
+    ChartSpec::new(
+        &chart::title(&series, an.bucket),
+        &an.params,
+        &format!("Model: {}.", an.model_ids.join(", ")),
+    )
+}
+
+/// The chart series of a set of analyses.
+pub(crate) fn series_of(analyses: &[Analysis]) -> Vec<Series<'_>> {
+    analyses
+        .iter()
+        .map(|a| Series {
+            name: a.name.clone(),
+            trend: &a.trend,
+        })
+        .collect()
+}
 
 /// Runs `stance trend`.
-pub fn run(_args: TrendArgs) -> Result<()> {
-    anyhow::bail!("stance trend is not written yet")
+pub fn run(args: TrendArgs) -> Result<()> {
+    let ext = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let png = match ext.as_deref() {
+        Some("png") => true,
+        Some("svg") => false,
+        _ => bail!("--out {} must end in .png or .svg", args.out.display()),
+    };
+    let db = db_path(args.series.db.as_deref());
+    if !db.exists() {
+        bail!(
+            "no store at {}: run `stance ingest FILE...` first (or give --db / STANCE_DB)",
+            db.display()
+        );
+    }
+    let store = open_store(&db)?;
+    let an = analyse_series(&store, &db, &args.series)?;
+    let spec = chart_spec(&an);
+    let series = series_of(&an.analyses);
+    let bytes = if png {
+        chart::png(&spec, &series)?
+    } else {
+        chart::svg(&spec, &series)?.into_bytes()
+    };
+    write_atomically(&args.out, |w| Ok(w.write_all(&bytes)?))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    if let Some(csv) = &args.csv {
+        let text = document::csv(&spec.method_notes(), &an.analyses);
+        write_atomically(csv, |w| Ok(w.write_all(text.as_bytes())?))
+            .with_context(|| format!("writing {}", csv.display()))?;
+    }
+    print!("{}", document::text_summary(&an.analyses));
+    eprintln!("stance: wrote {}", args.out.display());
+    Ok(())
 }
