@@ -300,13 +300,28 @@ impl Gazetteer {
         r
     }
 
+    /// True when some alias starts with this normalised word (a cacheable pre-check for
+    /// [`Gazetteer::find_mentions`]).
+    pub fn may_start_mention(&self, norm: &str) -> bool {
+        self.index.contains_key(norm)
+    }
+
     /// Finds every gazetteer mention in a tokenized text, left to right, longest alias first,
-    /// without overlaps. `norms[i]` is the normalised form of `tokens[i]`.
-    pub fn find_mentions(&self, text: &str, tokens: &[Token], norms: &[&str], out: &mut Vec<Mention>) {
+    /// without overlaps. `norms[i]` is the normalised form of `tokens[i]`; `candidate(i)` may
+    /// return false for tokens known not to start an alias (see
+    /// [`Gazetteer::may_start_mention`]), saving the lookup.
+    pub fn find_mentions(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        norms: &[&str],
+        candidate: impl Fn(usize) -> bool,
+        out: &mut Vec<Mention>,
+    ) {
         out.clear();
         let mut i = 0;
         while i < tokens.len() {
-            if tokens[i].kind != TokenKind::Punct {
+            if tokens[i].kind != TokenKind::Punct && candidate(i) {
                 if let Some(list) = self.index.get(norms[i]) {
                     if let Some(p) = list.iter().find(|p| pattern_matches(p, text, tokens, norms, i)) {
                         if p.entity != NO_ENTITY {
@@ -402,7 +417,7 @@ mod tests {
         let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
-        g.find_mentions(text, &toks, &refs, &mut m);
+        g.find_mentions(text, &toks, &refs, |_| true, &mut m);
         m.iter()
             .map(|m| {
                 let span = &text[toks[m.start].start as usize..toks[m.end - 1].end as usize];

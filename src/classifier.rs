@@ -203,6 +203,8 @@ pub struct Scorer<'c> {
     extractor: Extractor,
     extracted: Extracted,
     tf: Vec<f32>,
+    x: Vec<f32>,
+    cols: Vec<u32>,
     touched: Vec<u32>,
     resolved: FxHashMap<String, ActorRef>,
 }
@@ -327,6 +329,8 @@ impl Classifier {
             extractor: Extractor::new(self.lexicon.clone()),
             extracted: Extracted::default(),
             tf: vec![0.0; self.file.vectoriser.n_features()],
+            x: vec![0.0; self.file.vectoriser.n_features()],
+            cols: Vec::new(),
             touched: Vec::new(),
             resolved: FxHashMap::default(),
         }
@@ -366,8 +370,11 @@ impl Scorer<'_> {
         let ex = &self.extracted;
 
         // Term frequencies per column, then the row's values exactly as `Vectoriser::transform`.
+        self.cols.clear();
         for o in &ex.occurrences {
-            if let Some(col) = vec.column(o.key) {
+            let col = vec.column(o.key).unwrap_or(u32::MAX);
+            self.cols.push(col);
+            if col != u32::MAX {
                 let slot = &mut self.tf[col as usize];
                 if *slot == 0.0 {
                     self.touched.push(col);
@@ -378,20 +385,21 @@ impl Scorer<'_> {
         let mut norm2 = 0f32;
         for &col in &self.touched {
             let v = sublinear(self.tf[col as usize]) * vec.idf(col);
+            self.x[col as usize] = v;
             norm2 += v * v;
         }
-        let norm = norm2.sqrt();
+        let inv_norm = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
         let n_sent = ex.analysis.sentences.len();
         let mut sent_total = vec![0f64; n_sent];
         // (sentence, column, contribution) for naming terms.
         let mut parts: Vec<(u32, u32, f64)> = Vec::with_capacity(ex.occurrences.len());
         let mut logit = file.model.intercept;
         let mut unattributed = file.model.intercept;
-        for o in &ex.occurrences {
-            if let Some(col) = vec.column(o.key) {
-                let tf = self.tf[col as usize];
-                let x = sublinear(tf) * vec.idf(col) / norm;
-                let contribution = w[col as usize] as f64 * x as f64 * (o.value / tf) as f64;
+        for (o, &col) in ex.occurrences.iter().zip(&self.cols) {
+            if col != u32::MAX {
+                let c = col as usize;
+                // weight × value × this occurrence's share of the column's term frequency
+                let contribution = w[c] as f64 * (self.x[c] * inv_norm) as f64 * (o.value / self.tf[c]) as f64;
                 sent_total[o.sentence as usize] += contribution;
                 parts.push((o.sentence, col, contribution));
                 logit += contribution;
@@ -435,15 +443,24 @@ impl Scorer<'_> {
         let mut order: Vec<usize> = (0..n_sent).filter(|&s| sent_total[s] != 0.0).collect();
         order.sort_by(|&a, &b| sent_total[b].abs().total_cmp(&sent_total[a].abs()).then(a.cmp(&b)));
         order.truncate(EVIDENCE_SENTENCES);
-        let mut evidence = Vec::with_capacity(order.len());
-        for &s in &order {
-            let mut terms: FxHashMap<u32, f64> = FxHashMap::default();
-            for &(ps, col, c) in &parts {
-                if ps as usize == s {
-                    *terms.entry(col).or_insert(0.0) += c;
-                }
+        let mut chosen: Vec<Vec<(u32, f64)>> = vec![Vec::new(); order.len()];
+        for &(ps, col, c) in &parts {
+            if let Some(k) = order.iter().position(|&s| s == ps as usize) {
+                chosen[k].push((col, c));
             }
-            let mut terms: Vec<(u32, f64)> = terms.into_iter().collect();
+        }
+        let mut evidence = Vec::with_capacity(order.len());
+        for (&s, mut terms) in order.iter().zip(chosen) {
+            // One entry per term: sum the contributions of its occurrences in the sentence.
+            terms.sort_unstable_by_key(|t| t.0);
+            terms.dedup_by(|b, a| {
+                if a.0 == b.0 {
+                    a.1 += b.1;
+                    true
+                } else {
+                    false
+                }
+            });
             terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
             terms.truncate(EVIDENCE_TERMS);
             let sent = &ex.analysis.sentences[s];

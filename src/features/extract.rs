@@ -73,6 +73,9 @@ struct WordInfo {
     stem_hash: u64,
     kind: TokenKind,
     negator: bool,
+    breaker: bool,
+    clause_break: bool,
+    actor_start: bool,
     lex: Box<[u32]>,
 }
 
@@ -170,12 +173,15 @@ impl Extractor {
         let negator = kind == TokenKind::Word
             && (text::is_negator(&norm)
                 || lex.iter().any(|&i| {
-                    let e = self.lexicon.entry_at(i);
-                    e.stems.len() == 1 && matches!(e.modifier, Some((ModifierKind::Negator, _)))
+                    // "refused to", "failed to": a multi-word negator makes its first word one
+                    matches!(self.lexicon.entry_at(i).modifier, Some((ModifierKind::Negator, _)))
                 }));
         let id = self.words.len() as u32;
         self.words.push(WordInfo {
             stem_hash: hash_str(&stem),
+            breaker: text::is_scope_breaker(&norm),
+            clause_break: breaks_clause(kind, &norm),
+            actor_start: self.gazetteer.may_start_mention(&norm),
             norm,
             stem,
             kind,
@@ -217,7 +223,8 @@ impl Extractor {
         let norms: Vec<&str> = ids.iter().map(|&i| &*words[i as usize].norm).collect();
 
         // Actors: gazetteer mentions, then the user's literal names.
-        self.gazetteer.find_mentions(text, tokens, &norms, &mut self.mentions);
+        self.gazetteer
+            .find_mentions(text, tokens, &norms, |i| words[ids[i] as usize].actor_start, &mut self.mentions);
         let mut literals: Vec<Vec<String>> = Vec::new();
         let cp_literals = counterpart.map_or(0, |c| c.literals.len());
         if let Some(c) = counterpart {
@@ -254,7 +261,12 @@ impl Extractor {
         }
         out.mentions = cp_mentions.len();
 
-        text::negation_scope(tokens, &norms, |i| words[ids[i] as usize].negator, &mut self.negated);
+        text::negation_scope(
+            tokens,
+            |i| words[ids[i] as usize].negator,
+            |i| words[ids[i] as usize].breaker,
+            &mut self.negated,
+        );
 
         // Context weights: distance to the nearest counterpart mention in the same sentence,
         // not crossing a clause break (semicolon, contrast word).
@@ -265,7 +277,7 @@ impl Extractor {
                 let mut i = ms;
                 while i > s.tokens.start && d < CONTEXT_WINDOW {
                     i -= 1;
-                    if breaks_clause(tokens[i].kind, norms[i]) {
+                    if words[ids[i] as usize].clause_break {
                         break;
                     }
                     if tokens[i].kind != TokenKind::Punct {
@@ -276,7 +288,7 @@ impl Extractor {
                 let mut d = 0;
                 let mut i = me;
                 while i < s.tokens.end && d < CONTEXT_WINDOW {
-                    if breaks_clause(tokens[i].kind, norms[i]) {
+                    if words[ids[i] as usize].clause_break {
                         break;
                     }
                     if tokens[i].kind != TokenKind::Punct && self.roles[i] != ROLE_CP {
@@ -296,7 +308,11 @@ impl Extractor {
             .iter()
             .map(|&i| {
                 let w = &words[i as usize];
-                (w.kind == TokenKind::Word).then_some(&*w.stem)
+                match w.kind {
+                    TokenKind::Word => Some(&*w.stem),
+                    TokenKind::Punct if &*w.norm == "-" => Some("-"),
+                    _ => None,
+                }
             })
             .collect();
         let mut dense_text = [0f32; 4]; // P, N, C+, C-
@@ -359,9 +375,11 @@ impl Extractor {
                 }
                 // Lexicon: the longest entry starting here.
                 if i >= skip_until && !w.lex.is_empty() {
-                    if let Some(e) = lex.match_at(&w.lex, &stems, i) {
+                    if let Some((e, end)) = lex.match_at(&w.lex, &stems, i) {
                         let e = lex.entry_at(e);
-                        skip_until = i + e.stems.len();
+                        // Tokens inside a matched phrase ("will not tolerate") are not
+                        // matched again, and its inner negator does not flip it.
+                        skip_until = end;
                         if let Some((kind, f)) = e.modifier {
                             match kind {
                                 ModifierKind::Intensifier | ModifierKind::Diminisher => boost = f,

@@ -11,9 +11,9 @@ use crate::text::{normalize_word, tokenize, StemCache, TokenKind};
 /// `data/lexicon/valence.tsv`: `term<TAB>valence` (−4..4).
 pub const BUILTIN_VALENCE: &str = include_str!("../../data/lexicon/valence.tsv");
 /// `data/lexicon/cues.tsv`: `term<TAB>category<TAB>weight` (−10..10).
-pub const BUILTIN_CUES: &str = ""; // PENDING: include_str!("../../data/lexicon/cues.tsv")
+pub const BUILTIN_CUES: &str = include_str!("../../data/lexicon/cues.tsv");
 /// `data/lexicon/modifiers.tsv`: `term<TAB>kind<TAB>factor`.
-pub const BUILTIN_MODIFIERS: &str = ""; // PENDING: include_str!("../../data/lexicon/modifiers.tsv")
+pub const BUILTIN_MODIFIERS: &str = include_str!("../../data/lexicon/modifiers.tsv");
 
 /// PLOVER event types used as cue categories; the first eight are conciliatory.
 pub const CATEGORIES: [&str; 20] = [
@@ -145,12 +145,25 @@ impl Lexicon {
         self.by_first.get(stem).map_or(&[], Vec::as_slice)
     }
 
-    /// The longest entry matching the stems at `at` (`stems[k]` is `None` for punctuation).
-    pub fn match_at(&self, candidates: &[u32], stems: &[Option<&str>], at: usize) -> Option<u32> {
-        candidates.iter().copied().find(|&i| {
+    /// The longest entry matching the stems at `at` (`stems[k]` is `None` for punctuation;
+    /// hyphens between words are skipped, so "de-escalate" matches the entry "de escalate").
+    /// Returns the entry and the index one past its last token.
+    pub fn match_at(&self, candidates: &[u32], stems: &[Option<&str>], at: usize) -> Option<(u32, usize)> {
+        candidates.iter().copied().find_map(|i| {
             let e = &self.entries[i as usize];
-            at + e.stems.len() <= stems.len()
-                && e.stems.iter().enumerate().all(|(k, s)| stems[at + k] == Some(&**s))
+            let mut j = at;
+            for (k, want) in e.stems.iter().enumerate() {
+                if k > 0 {
+                    while j < stems.len() && stems[j] == Some("-") {
+                        j += 1;
+                    }
+                }
+                if j >= stems.len() || stems[j] != Some(&**want) {
+                    return None;
+                }
+                j += 1;
+            }
+            Some((i, j))
         })
     }
 }
@@ -208,7 +221,7 @@ mod tests {
         assert!(lex.len() > 2000, "{}", lex.len());
         let mut s = StemCache::new();
         let reject = s.stem("rejected").to_string();
-        let i = lex.match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0).unwrap();
+        let (i, _) = lex.match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0).unwrap();
         let e = lex.entry_at(i);
         assert!(e.valence < 0.0 || e.cue.is_some_and(|(_, w)| w < 0.0));
     }
@@ -217,8 +230,17 @@ mod tests {
     fn multiword_entries_win_over_their_first_word() {
         let lex = Lexicon::parse("term\tvalence\ncut\t-1\n", "term\tcategory\tweight\ncut ties\tREDUCE\t-5\n", "").unwrap();
         let stems = [Some("cut"), Some("tie")];
-        let i = lex.match_at(lex.starting_with("cut"), &stems, 0).unwrap();
+        let (i, end) = lex.match_at(lex.starting_with("cut"), &stems, 0).unwrap();
         assert_eq!(lex.entry_at(i).cue, Some((15, -5.0)));
+        assert_eq!(end, 2);
+    }
+
+    #[test]
+    fn hyphenated_words_match_spaced_entries() {
+        let lex = Lexicon::parse("term\tvalence\nde escalate\t2\n", "", "").unwrap();
+        let stems = [Some("de"), Some("-"), Some("escal")];
+        let (_, end) = lex.match_at(lex.starting_with("de"), &stems, 0).unwrap();
+        assert_eq!(end, 3);
     }
 
     #[test]

@@ -63,14 +63,20 @@ pub fn is_negator(norm: &str) -> bool {
     norm.ends_with("n't") || NEGATORS.contains(&norm)
 }
 
+/// True when the normalised word closes a negation scope (`but`, `while`, `said`, ...).
+pub fn is_scope_breaker(norm: &str) -> bool {
+    SCOPE_BREAKERS.contains(&norm)
+}
+
 /// Marks each token that lies in the scope of a negator: the words after `not`, `no`,
 /// `never`, `n't`, ... (and any token for which `extra_negator(i)` holds, e.g. "refused to")
 /// up to the next clause punctuation, clause-opening word, or [`MAX_NEGATION_SCOPE`] words.
-/// `norms[i]` is token `i`'s normalised form.
+/// `negator(i)` and `breaker(i)` say whether token `i` is a negator or a scope breaker; use
+/// [`is_negator`] and [`is_scope_breaker`] on its normalised form, or cached answers.
 pub fn negation_scope(
     tokens: &[Token],
-    norms: &[&str],
-    extra_negator: impl Fn(usize) -> bool,
+    negator: impl Fn(usize) -> bool,
+    breaker: impl Fn(usize) -> bool,
     out: &mut Vec<bool>,
 ) {
     out.clear();
@@ -84,15 +90,14 @@ pub fn negation_scope(
             }
             TokenKind::Word | TokenKind::Number => {}
         }
-        let n = norms[i];
-        if left > 0 && SCOPE_BREAKERS.contains(&n) {
+        if left > 0 && breaker(i) {
             left = 0;
         }
         if left > 0 {
             out[i] = true;
             left -= 1;
         }
-        if is_negator(n) || extra_negator(i) {
+        if negator(i) {
             left = MAX_NEGATION_SCOPE;
         }
     }
@@ -111,7 +116,7 @@ mod tests {
         let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut neg = Vec::new();
-        negation_scope(&toks, &refs, |_| false, &mut neg);
+        negation_scope(&toks, |i| is_negator(refs[i]), |i| is_scope_breaker(refs[i]), &mut neg);
         norms.iter().zip(neg).filter(|(_, n)| *n).map(|(w, _)| w.clone()).collect()
     }
 
