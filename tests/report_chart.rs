@@ -181,7 +181,7 @@ fn markdown_and_html_have_every_section() {
         chart_png: "chart.png".into(),
         chart_svg: "chart.svg".into(),
     };
-    let md = document::markdown(&meta, &[a.clone()]);
+    let md = document::markdown(&meta, std::slice::from_ref(&a));
     for needle in [
         "![Stance trend](chart.png)",
         "| Period | Articles | Distinct stories | Mean score | 95% interval |",
@@ -196,7 +196,7 @@ fn markdown_and_html_have_every_section() {
         assert!(md.contains(needle), "the Markdown lacks {needle:?}\n{md}");
     }
     let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>chart</text></svg>";
-    let html = document::html(&meta, &[a.clone()], svg);
+    let html = document::html(&meta, std::slice::from_ref(&a), svg);
     assert!(html.contains("<figure><svg"));
     assert!(
         !html.contains("src=\"chart.png\""),

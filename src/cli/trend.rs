@@ -157,10 +157,13 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         if !model_ids.contains(&model) {
             model_ids.push(model);
         }
-        let name = series_name(
-            actor.as_deref().and(first.actor.as_deref()),
-            &first.counterpart,
-        );
+        // Name the actor when one was asked for, or when every stored score has the same one.
+        let only_actor = matching
+            .iter()
+            .all(|p| p.actor == first.actor)
+            .then_some(first.actor.as_deref())
+            .flatten();
+        let name = series_name(only_actor, &first.counterpart);
         rows.push((name, scored));
     }
     let dates = rows.iter().flat_map(|r| r.1.iter().map(|s| s.date));

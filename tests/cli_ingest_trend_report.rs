@@ -1,0 +1,428 @@
+//! `stance ingest`, `trend` and `report` end to end: the built binary in a temp dir, with a
+//! small model trained there first. Asserts structure, never exact scores.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use stance::store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stance");
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STANCE_DB")
+        .output()
+        .expect("the stance binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const WARM: [&str; 6] = [
+    "{A} welcomed the talks with {C} and praised the constructive dialogue.",
+    "{A} agreed to cooperate with {C} and signed an agreement on flights.",
+    "{A} thanked {C} for the aid and said relations were improving.",
+    "{A} and {C} held cordial meetings and pledged further cooperation.",
+    "{A} eased restrictions and offered support to {C} after the storm.",
+    "{A} expressed hope for better relations with {C} and accepted the proposal.",
+];
+const COLD: [&str; 6] = [
+    "{A} condemned {C} and accused it of waging an economic war.",
+    "{A} rejected the offer from {C} and threatened countermeasures.",
+    "{A} expelled a diplomat from {C} and denounced its hostile sanctions.",
+    "{A} protested against {C} and demanded an end to the aggression.",
+    "{A} warned {C} of retaliation and criticised its provocations.",
+    "{A} accused {C} of subversion and suspended all talks.",
+];
+
+fn fill(t: &str, i: usize) -> String {
+    format!(
+        "{} Officials spoke on day {i} in the capital. Item {i} of the series.",
+        t.replace("{A}", "Cuba").replace("{C}", "the United States")
+    )
+}
+
+/// Trains a small model in `dir` and returns its path.
+fn train(dir: &Path) -> PathBuf {
+    let mut lines = Vec::new();
+    for i in 0..60 {
+        let (t, label) = if i % 2 == 0 {
+            (WARM[i % 6], "conciliatory")
+        } else {
+            (COLD[i % 6], "confrontational")
+        };
+        lines.push(
+            serde_json::json!({"id": format!("t{i}"), "text": fill(t, i), "label": label})
+                .to_string(),
+        );
+    }
+    std::fs::write(dir.join("train.jsonl"), lines.join("\n")).unwrap();
+    let o = run(
+        dir,
+        &["train", "train.jsonl", "--folds", "0", "--out", "model"],
+    );
+    assert!(o.status.success(), "training failed: {:?}", text(&o));
+    dir.join("model").join("model.json")
+}
+
+/// A year of articles: warm for six months, cold for six, plus three reprints of one story.
+fn articles(dir: &Path, name: &str) -> PathBuf {
+    let mut lines = Vec::new();
+    for m in 1..=12 {
+        for k in 0..3 {
+            let t = if m <= 6 {
+                WARM[(m + k) % 6]
+            } else {
+                COLD[(m + k) % 6]
+            };
+            let i = m * 10 + k;
+            lines.push(
+                serde_json::json!({
+                    "id": format!("a{m}-{k}"), "date": format!("2025-{m:02}-{:02}", 3 + k * 7),
+                    "title": format!("Story {i}"), "outlet": "Wire", "text": fill(t, i),
+                })
+                .to_string(),
+            );
+        }
+    }
+    let wire =
+        "Cuba rejected the United States offer of talks on Tuesday, saying new sanctions made \
+        any dialogue impossible while Washington waged what officials called an economic war.";
+    for (k, outlet) in ["Caribe Press", "Meridian", "Gulf Post"].iter().enumerate() {
+        lines.push(
+            serde_json::json!({
+                "id": format!("wire-{k}"), "date": "2025-10-14", "outlet": outlet,
+                "title": "Cuba rejects US offer of talks",
+                "text": if k == 0 { wire.to_string() } else { format!("{wire} Reported by {outlet}.") },
+            })
+            .to_string(),
+        );
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    model: String,
+}
+
+fn env() -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let model = train(&dir).to_string_lossy().into_owned();
+    articles(&dir, "cuba.jsonl");
+    Env {
+        _tmp: tmp,
+        dir,
+        model,
+    }
+}
+
+fn counts(db: &Path) -> stance::store::Counts {
+    Store::open(db).unwrap().counts().unwrap()
+}
+
+#[test]
+fn ingest_is_idempotent_and_reports_per_file() {
+    let e = env();
+    let args = [
+        "ingest",
+        "cuba.jsonl",
+        "--counterpart",
+        "United States",
+        "--actor",
+        "Cuba",
+        "--model",
+        &e.model,
+    ];
+    let o = run(&e.dir, &args);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("cuba.jsonl: 39 new, 0 already present, 0 skipped, 2 near-duplicates"),
+        "{out}"
+    );
+    let before = counts(&e.dir.join("stance.db"));
+    assert_eq!(
+        (before.articles, before.scores, before.clusters),
+        (39, 39, 37)
+    );
+    let o = run(&e.dir, &args);
+    assert!(
+        text(&o).0.contains("0 new, 39 already present"),
+        "{:?}",
+        text(&o)
+    );
+    assert_eq!(counts(&e.dir.join("stance.db")), before);
+}
+
+#[test]
+fn a_bad_line_rolls_back_its_file_and_names_the_line() {
+    let e = env();
+    let good = std::fs::read_to_string(e.dir.join("cuba.jsonl")).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(20, "{\"id\": \"broken\", \"text\": ");
+    std::fs::write(e.dir.join("bad.jsonl"), lines.join("\n")).unwrap();
+    let first = "{\"id\":\"x1\",\"date\":\"2025-01-01\",\"text\":\"Cuba welcomed the talks.\"}\n";
+    std::fs::write(e.dir.join("first.jsonl"), first).unwrap();
+    let o = run(
+        &e.dir,
+        &[
+            "ingest",
+            "first.jsonl",
+            "bad.jsonl",
+            "--counterpart",
+            "United States",
+            "--model",
+            &e.model,
+        ],
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.jsonl:21"), "{err}");
+    assert!(err.contains("nothing from this file was stored"), "{err}");
+    // The earlier file is kept, the bad one left no trace.
+    assert_eq!(counts(&e.dir.join("stance.db")).articles, 1);
+}
+
+#[test]
+fn undated_articles_are_reported_and_skipped() {
+    let e = env();
+    let body = "{\"id\":\"d1\",\"date\":\"2025-02-02\",\"text\":\"Cuba welcomed talks.\"}\n\
+                {\"id\":\"nodate\",\"text\":\"Cuba condemned sanctions.\"}\n\
+                {\"id\":\"baddate\",\"date\":\"next spring\",\"text\":\"Cuba rejected talks.\"}\n";
+    std::fs::write(e.dir.join("u.jsonl"), body).unwrap();
+    let o = run(
+        &e.dir,
+        &[
+            "ingest",
+            "u.jsonl",
+            "--counterpart",
+            "Cuba",
+            "--model",
+            &e.model,
+            "--db",
+            "x.db",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("1 new, 0 already present, 2 skipped"), "{out}");
+    assert!(
+        err.contains("skipped 2 articles without a usable date: nodate, baddate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trend_writes_png_svg_and_csv_and_prints_the_shifts() {
+    let e = env();
+    let o = run(
+        &e.dir,
+        &[
+            "ingest",
+            "cuba.jsonl",
+            "--counterpart",
+            "United States",
+            "--actor",
+            "Cuba",
+            "--model",
+            &e.model,
+        ],
+    );
+    assert!(o.status.success());
+    let o = run(
+        &e.dir,
+        &[
+            "trend",
+            "--counterpart",
+            "united states",
+            "--out",
+            "t.png",
+            "--csv",
+            "t.csv",
+            "--min-articles",
+            "2",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("Cuba → United States"), "{out}");
+    assert!(out.contains("counted once, 3 copies"), "{out}");
+    let img = image::open(e.dir.join("t.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (1280, 800));
+    let csv = std::fs::read_to_string(e.dir.join("t.csv")).unwrap();
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.starts_with("Cuba → United States,2025-"))
+            .count(),
+        12
+    );
+    assert!(csv.contains(",2025-10,2025-10-01,6,4,"), "{csv}");
+
+    let o = run(
+        &e.dir,
+        &[
+            "trend",
+            "--counterpart",
+            "United States",
+            "--by",
+            "week",
+            "--out",
+            "t.svg",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let svg = std::fs::read_to_string(e.dir.join("t.svg")).unwrap();
+    assert!(svg.contains("Date (week)") && svg.contains("2025-W"));
+}
+
+#[test]
+fn bad_requests_exit_2_with_a_clear_message_and_no_file() {
+    let e = env();
+    // Empty store.
+    let o = run(
+        &e.dir,
+        &["trend", "--counterpart", "Cuba", "--out", "x.png"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("no store at stance.db"),
+        "{:?}",
+        text(&o)
+    );
+    run(
+        &e.dir,
+        &[
+            "ingest",
+            "cuba.jsonl",
+            "--counterpart",
+            "United States",
+            "--actor",
+            "Cuba",
+            "--model",
+            &e.model,
+        ],
+    );
+    // Unknown counterpart: says which exist.
+    let o = run(
+        &e.dir,
+        &["trend", "--counterpart", "Atlantis", "--out", "x.png"],
+    );
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("Atlantis") && err.contains("Cuba → United States (39 articles"),
+        "{err}"
+    );
+    // A date range with no articles.
+    let o = run(
+        &e.dir,
+        &[
+            "trend",
+            "--counterpart",
+            "United States",
+            "--from",
+            "2030-01-01",
+            "--out",
+            "x.png",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("no articles"), "{:?}", text(&o));
+    // Unwritable output.
+    let o = run(
+        &e.dir,
+        &[
+            "trend",
+            "--counterpart",
+            "United States",
+            "--out",
+            "missing/dir/x.png",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("missing/dir"), "{:?}", text(&o));
+    // Wrong extension.
+    let o = run(
+        &e.dir,
+        &["trend", "--counterpart", "United States", "--out", "x.jpg"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!e.dir.join("x.png").exists() && !e.dir.join("x.jpg").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&e.dir)
+        .unwrap()
+        .filter_map(|f| f.ok())
+        .filter(|f| f.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn report_ingests_then_writes_a_complete_directory() {
+    let e = env();
+    let o = Command::new(BIN)
+        .args([
+            "report",
+            "cuba.jsonl",
+            "--counterpart",
+            "United States",
+            "--actor",
+            "Cuba",
+            "--model",
+            &e.model,
+            "--out",
+            "rep",
+        ])
+        .current_dir(&e.dir)
+        .env("STANCE_DB", e.dir.join("env.db"))
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("39 new"), "{out}");
+    assert!(e.dir.join("env.db").exists(), "STANCE_DB was not used");
+    for f in [
+        "report.md",
+        "report.html",
+        "chart.svg",
+        "chart.png",
+        "periods.csv",
+    ] {
+        assert!(e.dir.join("rep").join(f).is_file(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(e.dir.join("rep/report.md")).unwrap();
+    assert!(md.contains("![Stance trend](chart.png)"));
+    assert!(md.contains("| Period | Articles | Distinct stories | Mean score | 95% interval |"));
+    assert!(md.contains("### Near-duplicate clusters"));
+    assert!(
+        md.contains("| 2025-10-14 | Cuba rejects US offer of talks | 3 |"),
+        "{md}"
+    );
+    assert!(md.contains("## Model"));
+    let html = std::fs::read_to_string(e.dir.join("rep/report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("</html>"));
+
+    // A failing report (unknown counterpart) leaves the earlier directory untouched.
+    let before = std::fs::read_to_string(e.dir.join("rep/report.md")).unwrap();
+    let o = Command::new(BIN)
+        .args(["report", "--counterpart", "Atlantis", "--out", "rep"])
+        .current_dir(&e.dir)
+        .env("STANCE_DB", e.dir.join("env.db"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(e.dir.join("rep/report.md")).unwrap(),
+        before
+    );
+}
