@@ -161,6 +161,9 @@ pub struct TrainParams {
     pub folds: usize,
     /// Seed of the fold assignment (default 17).
     pub seed: u64,
+    /// Give every training file the same total weight, however many records it has
+    /// (default true), so one large out-of-domain file cannot drown the others.
+    pub equal_file_weight: bool,
 }
 
 impl Default for TrainParams {
@@ -170,6 +173,7 @@ impl Default for TrainParams {
             model: LogisticParams::default(),
             folds: 5,
             seed: 17,
+            equal_file_weight: true,
         }
     }
 }
@@ -620,10 +624,16 @@ where
 struct Prepared {
     docs: Vec<DocFeatures>,
     labels: Vec<Label>,
+    sources: Vec<usize>,
     names: Names,
 }
 
-fn prepare(records: &[Article], lexicon: &Arc<Lexicon>, progress: &mut dyn FnMut(usize, usize)) -> Prepared {
+fn prepare(
+    records: &[Article],
+    sources: &[usize],
+    lexicon: &Arc<Lexicon>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Prepared {
     let g = Gazetteer::builtin();
     let mut ex = Extractor::new(lexicon.clone());
     let mut out = Extracted::default();
@@ -645,7 +655,12 @@ fn prepare(records: &[Article], lexicon: &Arc<Lexicon>, progress: &mut dyn FnMut
         }
     }
     progress(records.len(), records.len());
-    Prepared { docs, labels, names }
+    Prepared {
+        docs,
+        labels,
+        sources: sources.to_vec(),
+        names,
+    }
 }
 
 fn fit_subset(
@@ -658,7 +673,20 @@ fn fit_subset(
     let rows: Vec<Row> = docs.iter().map(|d| vectoriser.transform(d)).collect();
     let records = SparseRecords::from_rows(&rows, vectoriser.n_features())?;
     let targets = Array1::from(subset.iter().map(|&i| prepared.labels[i]).collect::<Vec<_>>());
-    let model = params.model.fit(&DatasetBase::new(records, targets))?;
+    let mut data = DatasetBase::new(records, targets);
+    if params.equal_file_weight {
+        let mut per_source: FxHashMap<usize, usize> = FxHashMap::default();
+        for &i in subset {
+            *per_source.entry(prepared.sources[i]).or_insert(0) += 1;
+        }
+        let share = subset.len() as f32 / per_source.len() as f32;
+        let weights = subset
+            .iter()
+            .map(|&i| share / per_source[&prepared.sources[i]] as f32)
+            .collect::<Vec<f32>>();
+        data = data.with_weights(Array1::from(weights));
+    }
+    let model = params.model.fit(&data)?;
     Ok((vectoriser, model))
 }
 
@@ -714,10 +742,14 @@ pub enum Progress {
 /// fits its own vocabulary and IDF), picks the neutral band from the out-of-fold scores,
 /// fits the final model on everything, and fills the card.
 ///
+/// `sources[i]` names the file record `i` came from (any number per file), for
+/// [`TrainParams::equal_file_weight`].
+///
 /// # Errors
 /// [`Error::Training`] with too few records or a single class; parameter errors.
 pub fn train(
     records: &[Article],
+    sources: &[usize],
     params: TrainParams,
     mut card: ModelCard,
     progress: &mut dyn FnMut(Progress),
@@ -727,6 +759,13 @@ pub fn train(
         model: params.model.check()?,
         ..params
     };
+    if sources.len() != records.len() {
+        return Err(Error::InvalidParams(format!(
+            "{} sources for {} records",
+            sources.len(),
+            records.len()
+        )));
+    }
     let labelled: Vec<usize> = (0..records.len()).filter(|&i| records[i].label.is_some()).collect();
     if labelled.len() < 10 {
         return Err(Error::Training(format!(
@@ -735,7 +774,7 @@ pub fn train(
         )));
     }
     let lexicon = Arc::new(Lexicon::builtin()?);
-    let prepared = prepare(records, &lexicon, &mut |done, total| progress(Progress::Extracting { done, total }));
+    let prepared = prepare(records, sources, &lexicon, &mut |done, total| progress(Progress::Extracting { done, total }));
     let all: Vec<usize> = labelled.clone();
     let labels: Vec<Label> = all.iter().map(|&i| prepared.labels[i]).collect();
     let mut neutral_band = 0.0;
@@ -882,8 +921,8 @@ fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, id: &str) ->
         card.records_used, card.vocabulary, N_DENSE
     ));
     s.push_str(&format!(
-        "- Parameters: L2 {}, balanced classes {}, min_df {}, dense scale {}, neutral band |score| < {:.2}\n\n",
-        params.model.l2, params.model.balanced, params.vectoriser.min_df, params.vectoriser.dense_scale, band
+        "- Parameters: L2 {}, balanced classes {}, equal weight per training file {}, min_df {}, dense scale {}, neutral band |score| < {:.2}\n\n",
+        params.model.l2, params.model.balanced, params.equal_file_weight, params.vectoriser.min_df, params.vectoriser.dense_scale, band
     ));
     s.push_str("## Training files\n\n| file | SHA-256 | records | conciliatory | confrontational | neutral |\n|---|---|---|---|---|---|\n");
     for f in &card.training_files {

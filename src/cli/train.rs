@@ -36,6 +36,9 @@ pub struct TrainArgs {
     /// Do not reweigh classes by frequency.
     #[arg(long)]
     no_balance: bool,
+    /// Weigh records equally instead of giving each training file the same total weight.
+    #[arg(long)]
+    weigh_records: bool,
     /// Labelled JSONL training files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -51,7 +54,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ..ModelCard::default()
     };
     let mut records = Vec::new();
-    for path in &args.files {
+    let mut sources = Vec::new();
+    for (file_index, path) in args.files.iter().enumerate() {
         let recs = read_all(std::slice::from_ref(path)).with_context(|| format!("reading {}", path.display()))?;
         let mut by_label = [0usize; 3];
         for r in &recs {
@@ -69,15 +73,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
             records: recs.len(),
             by_label,
         });
+        sources.extend(std::iter::repeat_n(file_index, recs.len()));
         records.extend(recs);
     }
     let mut params = TrainParams::default();
     params.folds = args.folds;
+    params.equal_file_weight = !args.weigh_records;
     params.model = params.model.l2(args.l2).balanced(!args.no_balance);
     params.vectoriser = params.vectoriser.min_df(args.min_df).dense_scale(args.dense_scale);
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
-    let classifier = train(&records, params, card, &mut |p| match p {
+    let classifier = train(&records, &sources, params, card, &mut |p| match p {
         Progress::Extracting { done, total } => {
             if tty {
                 eprint!("\rextracting features: {done}/{total}");

@@ -281,16 +281,19 @@ impl Fit<SparseRecords, Array1<Label>, Error> for LogisticParams {
             b.to_csr()
         };
         let n = y.len() as f64;
+        // Class balance times the dataset's own sample weight (1 when it has none).
         let w: Vec<f64> = y
             .iter()
-            .map(|&v| {
-                if !params.balanced {
+            .zip(&keep)
+            .map(|(&v, &r)| {
+                let class = if !params.balanced {
                     1.0
                 } else if v > 0.0 {
                     n / (2.0 * npos as f64)
                 } else {
                     n / (2.0 * nneg as f64)
-                }
+                };
+                class * data.weight_for(r) as f64
             })
             .collect();
         let problem = Problem {
