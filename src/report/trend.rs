@@ -352,7 +352,14 @@ pub fn change_points(seq: &[(usize, f64)], min_stories: usize) -> Vec<Shift> {
     let sigma2 = pooled_within_variance(seq).max(1e-4);
     let penalty = 3.0 * sigma2 * (n as f64).ln();
     let mut cuts = Vec::new();
-    split(seq, 0, n, min_stories.max(1), penalty, &mut cuts);
+    split(
+        seq,
+        &Prefix::new(seq),
+        (0, n),
+        min_stories.max(1),
+        penalty,
+        &mut cuts,
+    );
     cuts.sort_unstable();
     let mut bounds = vec![0];
     bounds.extend(&cuts);
@@ -372,37 +379,60 @@ pub fn change_points(seq: &[(usize, f64)], min_stories: usize) -> Vec<Shift> {
         .collect()
 }
 
+/// Prefix sums that make each candidate split O(1): values, squares and period boundaries.
+struct Prefix {
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+    /// `starts[i]`: how many of the first `i` values begin a new period.
+    starts: Vec<usize>,
+}
+
+impl Prefix {
+    fn new(seq: &[(usize, f64)]) -> Prefix {
+        let mut p = Prefix {
+            sum: vec![0.0],
+            sq: vec![0.0],
+            starts: vec![0],
+        };
+        for (i, &(period, x)) in seq.iter().enumerate() {
+            p.sum.push(p.sum[i] + x);
+            p.sq.push(p.sq[i] + x * x);
+            let new = i == 0 || seq[i - 1].0 != period;
+            p.starts.push(p.starts[i] + usize::from(new));
+        }
+        p
+    }
+
+    fn sse(&self, a: usize, b: usize) -> f64 {
+        let n = (b - a) as f64;
+        let s = self.sum[b] - self.sum[a];
+        ((self.sq[b] - self.sq[a]) - s * s / n).max(0.0)
+    }
+
+    /// Distinct periods among values `a..b` (the value at `a` always opens one).
+    fn periods(&self, a: usize, b: usize) -> usize {
+        1 + self.starts[b] - self.starts[a + 1]
+    }
+}
+
 fn split(
     seq: &[(usize, f64)],
-    a: usize,
-    b: usize,
+    pre: &Prefix,
+    (a, b): (usize, usize),
     min: usize,
     penalty: f64,
     cuts: &mut Vec<usize>,
 ) {
-    let sse = |lo: usize, hi: usize| {
-        let m = seq[lo..hi].iter().map(|x| x.1).sum::<f64>() / (hi - lo) as f64;
-        seq[lo..hi].iter().map(|x| (x.1 - m).powi(2)).sum::<f64>()
-    };
-    let periods = |lo: usize, hi: usize| {
-        let mut c = 1;
-        for i in lo + 1..hi {
-            if seq[i].0 != seq[i - 1].0 {
-                c += 1;
-            }
-        }
-        c
-    };
-    let total = sse(a, b);
+    let total = pre.sse(a, b);
     let mut best: Option<(f64, usize)> = None;
     for c in a + min..=b.saturating_sub(min) {
         if c == a || c == b || seq[c].0 == seq[c - 1].0 {
             continue; // split only between periods
         }
-        if periods(a, c) < 2 || periods(c, b) < 2 {
+        if pre.periods(a, c) < 2 || pre.periods(c, b) < 2 {
             continue;
         }
-        let gain = total - sse(a, c) - sse(c, b);
+        let gain = total - pre.sse(a, c) - pre.sse(c, b);
         if best.map_or(true, |(g, _)| gain > g) {
             best = Some((gain, c));
         }
@@ -410,8 +440,8 @@ fn split(
     if let Some((gain, c)) = best {
         if gain > penalty {
             cuts.push(c);
-            split(seq, a, c, min, penalty, cuts);
-            split(seq, c, b, min, penalty, cuts);
+            split(seq, pre, (a, c), min, penalty, cuts);
+            split(seq, pre, (c, b), min, penalty, cuts);
         }
     }
 }
