@@ -426,3 +426,59 @@ fn report_ingests_then_writes_a_complete_directory() {
         before
     );
 }
+
+#[test]
+fn killing_ingest_midway_then_rerunning_gives_the_clean_store() {
+    let e = env();
+    let mut lines = Vec::new();
+    for i in 0..1500 {
+        let t = if i % 3 == 0 { COLD[i % 6] } else { WARM[i % 6] };
+        lines.push(
+            serde_json::json!({
+                "id": format!("k{i}"), "date": format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
+                "text": format!("{} Unique words w{i} x{} y{}.", fill(t, i), i * 7, i * 13),
+            })
+            .to_string(),
+        );
+    }
+    std::fs::write(e.dir.join("big.jsonl"), lines.join("\n")).unwrap();
+    let args = [
+        "ingest",
+        "big.jsonl",
+        "--counterpart",
+        "Cuba",
+        "--model",
+        &e.model,
+    ];
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--db", "killed.db"])
+        .current_dir(&e.dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let killed = e.dir.join("killed.db");
+    if killed.exists() {
+        // Whatever the kill interrupted, the file's transaction is all or nothing.
+        let n = counts(&killed).articles;
+        assert!(n == 0 || n == 1500, "{n} articles after a kill");
+    }
+    let o = run(&e.dir, &[&args[..], &["--db", "killed.db"]].concat());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = run(&e.dir, &[&args[..], &["--db", "clean.db"]].concat());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let sel = stance::store::Selection {
+        counterpart: "Cuba".into(),
+        ..Default::default()
+    };
+    let a = Store::open(&killed).unwrap().scored(&sel).unwrap();
+    let b = Store::open(&e.dir.join("clean.db"))
+        .unwrap()
+        .scored(&sel)
+        .unwrap();
+    assert_eq!(a.len(), 1500);
+    assert_eq!(a, b);
+}
