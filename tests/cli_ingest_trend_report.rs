@@ -259,7 +259,7 @@ fn trend_writes_png_svg_and_csv_and_prints_the_shifts() {
     assert!(out.contains("Cuba → United States"), "{out}");
     assert!(out.contains("counted once, 3 copies"), "{out}");
     let img = image::open(e.dir.join("t.png")).unwrap();
-    assert_eq!((img.width(), img.height()), (1280, 800));
+    assert_eq!((img.width(), img.height()), (1400, 820));
     let csv = std::fs::read_to_string(e.dir.join("t.csv")).unwrap();
     assert_eq!(
         csv.lines()

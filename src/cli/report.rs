@@ -39,12 +39,16 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if args.out.is_file() {
         bail!("--out {} is a file, not a directory", args.out.display());
     }
+    let classifier = if args.files.is_empty() {
+        None
+    } else {
+        Some(load_model(args.model.as_deref())?)
+    };
     let mut store = open_store(&db)?;
-    if !args.files.is_empty() {
-        let classifier = load_model(args.model.as_deref())?;
+    if let Some(classifier) = &classifier {
         ingest_files(
             &mut store,
-            &classifier,
+            classifier,
             &args.files,
             args.series.counterparts.first().map(String::as_str),
             args.series.actor.as_deref(),

@@ -31,7 +31,7 @@ pub struct ChartSpec {
     pub params: TrendParams,
     /// A note appended to the method notes (e.g. the model id).
     pub note: String,
-    /// Size in pixels (default 1280 × 800).
+    /// Size in pixels (default 1400 × 820).
     pub size: (u32, u32),
 }
 
@@ -42,7 +42,7 @@ impl ChartSpec {
             title: title.to_string(),
             params: params.clone(),
             note: note.to_string(),
-            size: (1280, 800),
+            size: (1400, 820),
         }
     }
 
@@ -75,6 +75,8 @@ const PALETTE: [RGBColor; 4] = [
     RGBColor(44, 150, 44),
     RGBColor(148, 103, 189),
 ];
+/// Width kept right of both panels for their legends, so no legend hides data.
+const LEGEND_W: u32 = 330;
 const SHIFT: RGBColor = RGBColor(200, 30, 30);
 const THIN: RGBColor = RGBColor(150, 150, 150);
 
@@ -170,7 +172,7 @@ fn draw<DB: DrawingBackend>(
 
     let mut up = ChartBuilder::on(&upper)
         .margin_left(10)
-        .margin_right(30)
+        .margin_right(LEGEND_W)
         .margin_top(6)
         .x_label_area_size(28)
         .y_label_area_size(70)
@@ -194,6 +196,8 @@ fn draw<DB: DrawingBackend>(
     ))?;
 
     let multi = series.len() > 1;
+    let mut upper_legend: Vec<(String, Mark)> = Vec::new();
+    let mut lower_legend: Vec<(String, Mark)> = Vec::new();
     for (si, s) in series.iter().enumerate() {
         let color = PALETTE[si % PALETTE.len()];
         let periods = &s.trend.periods;
@@ -233,13 +237,15 @@ fn draw<DB: DrawingBackend>(
                     .chain(run.iter().rev().map(|&(x, (lo, _))| (x, lo)))
                     .collect()
             };
-            let a = up.draw_series(std::iter::once(Polygon::new(poly, band)))?;
+            up.draw_series(std::iter::once(Polygon::new(poly, band)))?;
             if !labelled {
-                a.label(format!(
-                    "{prefix}{:.0}% bootstrap interval",
-                    spec.params.level * 100.0
-                ))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], band));
+                upper_legend.push((
+                    format!(
+                        "{prefix}{:.0}% bootstrap interval",
+                        spec.params.level * 100.0
+                    ),
+                    Mark::Box(color.mix(0.22)),
+                ));
                 labelled = true;
             }
         }
@@ -259,17 +265,15 @@ fn draw<DB: DrawingBackend>(
             }
         }
         let any_solid = solid.iter().any(|s| !s.is_empty());
+        let mut labelled_faint = false;
         for seg in faint.into_iter().filter(|s| s.len() > 1) {
-            let a = up.draw_series(LineSeries::new(seg, color.mix(0.45).stroke_width(1)))?;
-            if !any_solid {
-                a.label(format!(
-                    "{}: mean per {} (thin periods only)",
-                    s.name,
-                    spec.params.bucket.as_str()
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.45).stroke_width(1))
-                });
+            up.draw_series(LineSeries::new(seg, color.mix(0.45).stroke_width(1)))?;
+            if !any_solid && !labelled_faint {
+                labelled_faint = true;
+                upper_legend.push((
+                    format!("{}: mean (all periods thin)", s.name),
+                    Mark::Line(color.mix(0.45), 1),
+                ));
             }
         }
         let thin_style = if multi {
@@ -279,16 +283,12 @@ fn draw<DB: DrawingBackend>(
         };
         let mut labelled = false;
         for seg in solid.into_iter().filter(|s| !s.is_empty()) {
-            let a = up.draw_series(LineSeries::new(seg, color.stroke_width(2)))?;
+            up.draw_series(LineSeries::new(seg, color.stroke_width(2)))?;
             if !labelled {
-                a.label(format!(
-                    "{}: mean per {}",
-                    s.name,
-                    spec.params.bucket.as_str()
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                upper_legend.push((
+                    format!("{}: mean per {}", s.name, spec.params.bucket.as_str()),
+                    Mark::Line(color.into(), 2),
+                ));
                 labelled = true;
             }
         }
@@ -309,12 +309,11 @@ fn draw<DB: DrawingBackend>(
             .collect();
         if rolling.len() > 1 {
             let style = color.mix(0.8).stroke_width(2);
-            up.draw_series(DashedLineSeries::new(rolling, 8, 5, style))?
-                .label(format!(
-                    "{prefix}rolling mean ({} periods)",
-                    spec.params.rolling
-                ))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
+            up.draw_series(DashedLineSeries::new(rolling, 8, 5, style))?;
+            upper_legend.push((
+                format!("{prefix}rolling mean ({} periods)", spec.params.rolling),
+                Mark::Dashed(color.mix(0.8)),
+            ));
         }
 
         // Change points.
@@ -323,18 +322,18 @@ fn draw<DB: DrawingBackend>(
         for sh in &s.trend.shifts {
             let x = sh.period as f64 - 0.5;
             let style = shift_color.stroke_width(2);
-            let a = up.draw_series(DashedLineSeries::new([(x, -1.0), (x, 1.0)], 6, 4, style))?;
+            up.draw_series(DashedLineSeries::new([(x, -1.0), (x, 1.0)], 6, 4, style))?;
             if !labelled {
-                a.label(format!("{prefix}change point"))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x + 10, y - 7), (x + 10, y + 7)], style)
-                    });
+                upper_legend.push((
+                    format!("{prefix}change point"),
+                    Mark::Vertical(shift_color.into()),
+                ));
                 labelled = true;
             }
-            let y = if sh.delta() < 0.0 { 0.92 } else { -0.86 };
+            let y = 0.93;
             up.draw_series(std::iter::once(Text::new(
                 format!("{} {:+.2}", periods[sh.period].label, sh.delta()),
-                (x + 0.08, y - 0.06 * si as f64),
+                (x + 0.08, y - 0.07 * si as f64),
                 ("sans-serif", 14).into_font().color(&shift_color),
             )))?;
         }
@@ -344,29 +343,16 @@ fn draw<DB: DrawingBackend>(
         .iter()
         .any(|s| s.trend.periods.iter().any(|p| p.thin))
     {
-        up.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-            .label(format!(
+        upper_legend.push((
+            format!(
                 "fewer than {} stories (no interval)",
                 spec.params.min_stories
-            ))
-            .legend(move |(x, y)| {
-                Circle::new(
-                    (x + 10, y),
-                    5,
-                    if multi {
-                        BLACK.stroke_width(2)
-                    } else {
-                        THIN.stroke_width(2)
-                    },
-                )
-            });
+            ),
+            Mark::Hollow(if multi { BLACK.into() } else { THIN.into() }),
+        ));
     }
-    up.configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(("sans-serif", 13))
-        .draw()?;
+    let legend_x = (w - LEGEND_W + 16) as i32;
+    draw_legend(&upper, legend_x, 14, &upper_legend)?;
 
     // Volume panel.
     let max_articles = series
@@ -377,7 +363,7 @@ fn draw<DB: DrawingBackend>(
         .max(1);
     let mut low = ChartBuilder::on(&lower)
         .margin_left(10)
-        .margin_right(30)
+        .margin_right(LEGEND_W)
         .margin_bottom(4)
         .x_label_area_size(46)
         .y_label_area_size(70)
@@ -415,9 +401,11 @@ fn draw<DB: DrawingBackend>(
                 .map(|(i, p)| {
                     Rectangle::new([(left(i), 0.0), (right(i), p.articles as f64)], light)
                 }),
-        )?
-        .label(format!("{prefix}articles (copies included)"))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], light));
+        )?;
+        lower_legend.push((
+            format!("{prefix}articles (copies included)"),
+            Mark::Box(color.mix(0.3)),
+        ));
         low.draw_series(
             s.trend
                 .periods
@@ -430,16 +418,10 @@ fn draw<DB: DrawingBackend>(
                         color.filled(),
                     )
                 }),
-        )?
-        .label(format!("{prefix}distinct stories"))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.filled()));
+        )?;
+        lower_legend.push((format!("{prefix}distinct stories"), Mark::Box(color.into())));
     }
-    low.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(("sans-serif", 12))
-        .draw()?;
+    draw_legend(&lower, legend_x, 8, &lower_legend)?;
 
     for (i, note) in notes.iter().enumerate() {
         foot.draw(&Text::new(
@@ -447,6 +429,58 @@ fn draw<DB: DrawingBackend>(
             (14, 4 + 18 * i as i32),
             ("sans-serif", 13).into_font().color(&RGBColor(70, 70, 70)),
         ))?;
+    }
+    Ok(())
+}
+
+/// How a legend entry is drawn.
+enum Mark {
+    Box(RGBAColor),
+    Line(RGBAColor, u32),
+    Dashed(RGBAColor),
+    Vertical(RGBAColor),
+    Hollow(RGBAColor),
+}
+
+/// Draws a legend at pixel `(x, y)` of `area`: one row per entry, mark then label.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, AreaShift>,
+    x: i32,
+    y: i32,
+    entries: &[(String, Mark)],
+) -> DrawResult<DB> {
+    let font = ("sans-serif", 13).into_font().color(&BLACK);
+    for (i, (label, mark)) in entries.iter().enumerate() {
+        let cy = y + 20 * i as i32 + 7;
+        match *mark {
+            Mark::Box(c) => {
+                area.draw(&Rectangle::new([(x, cy - 6), (x + 24, cy + 6)], c.filled()))?
+            }
+            Mark::Line(c, width) => area.draw(&PathElement::new(
+                vec![(x, cy), (x + 24, cy)],
+                c.stroke_width(width),
+            ))?,
+            Mark::Dashed(c) => {
+                for k in 0..3 {
+                    let x0 = x + 9 * k;
+                    area.draw(&PathElement::new(
+                        vec![(x0, cy), (x0 + 6, cy)],
+                        c.stroke_width(2),
+                    ))?;
+                }
+            }
+            Mark::Vertical(c) => {
+                for k in 0..3 {
+                    let y0 = cy - 8 + 6 * k;
+                    area.draw(&PathElement::new(
+                        vec![(x + 12, y0), (x + 12, y0 + 4)],
+                        c.stroke_width(2),
+                    ))?;
+                }
+            }
+            Mark::Hollow(c) => area.draw(&Circle::new((x + 12, cy), 5, c.stroke_width(2)))?,
+        }
+        area.draw(&Text::new(label.clone(), (x + 32, cy - 8), font.clone()))?;
     }
     Ok(())
 }
