@@ -286,78 +286,71 @@ fn trend_writes_png_svg_and_csv_and_prints_the_shifts() {
     assert!(svg.contains("Date (week)") && svg.contains("2025-W"));
 }
 
+/// Runs a command that must fail with exit code 2 and a message containing `needle`.
+fn fails(dir: &Path, args: &[&str], needle: &str) {
+    let o = run(dir, args);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
+}
+
 #[test]
 fn bad_requests_exit_2_with_a_clear_message_and_no_file() {
     let e = env();
-    // Empty store.
-    let o = run(
+    let trend = |extra: &[&'static str]| {
+        let mut v = vec!["trend", "--counterpart"];
+        v.extend_from_slice(extra);
+        v
+    };
+    fails(
         &e.dir,
-        &["trend", "--counterpart", "Cuba", "--out", "x.png"],
+        &trend(&["Cuba", "--out", "x.png"]),
+        "no store at stance.db",
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).1.contains("no store at stance.db"),
-        "{:?}",
-        text(&o)
-    );
-    run(
+    let ingest = [
+        "ingest",
+        "cuba.jsonl",
+        "--counterpart",
+        "United States",
+        "--actor",
+        "Cuba",
+        "--model",
+        &e.model,
+    ];
+    assert!(run(&e.dir, &ingest).status.success());
+    fails(
         &e.dir,
-        &[
-            "ingest",
-            "cuba.jsonl",
-            "--counterpart",
-            "United States",
-            "--actor",
-            "Cuba",
-            "--model",
-            &e.model,
-        ],
+        &trend(&["Atlantis", "--out", "x.png"]),
+        "the store has: Cuba → United States (39 articles",
     );
-    // Unknown counterpart: says which exist.
-    let o = run(
+    fails(
         &e.dir,
-        &["trend", "--counterpart", "Atlantis", "--out", "x.png"],
+        &trend(&["United States", "--from", "2030-01-01", "--out", "x.png"]),
+        "no articles",
     );
-    let err = text(&o).1;
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        err.contains("Atlantis") && err.contains("Cuba → United States (39 articles"),
-        "{err}"
-    );
-    // A date range with no articles.
-    let o = run(
+    fails(
         &e.dir,
-        &[
-            "trend",
-            "--counterpart",
+        &trend(&[
             "United States",
             "--from",
-            "2030-01-01",
+            "2025-05-01",
+            "--to",
+            "2025-01-01",
             "--out",
             "x.png",
-        ],
+        ]),
+        "is after --to",
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("no articles"), "{:?}", text(&o));
-    // Unwritable output.
-    let o = run(
+    fails(
         &e.dir,
-        &[
-            "trend",
-            "--counterpart",
-            "United States",
-            "--out",
-            "missing/dir/x.png",
-        ],
+        &trend(&["United States", "--out", "missing/dir/x.png"]),
+        "missing/dir",
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("missing/dir"), "{:?}", text(&o));
-    // Wrong extension.
-    let o = run(
+    fails(
         &e.dir,
-        &["trend", "--counterpart", "United States", "--out", "x.jpg"],
+        &trend(&["United States", "--out", "x.jpg"]),
+        ".png or .svg",
     );
-    assert_eq!(o.status.code(), Some(2));
     assert!(!e.dir.join("x.png").exists() && !e.dir.join("x.jpg").exists());
     let leftovers: Vec<_> = std::fs::read_dir(&e.dir)
         .unwrap()

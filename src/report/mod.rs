@@ -102,11 +102,7 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
                 .iter()
                 .filter(|s| s.period >= shift.period && s.period < end)
                 .filter_map(|s| {
-                    let copies: Vec<&ScoredArticle> = s
-                        .articles
-                        .iter()
-                        .filter_map(|id| by_id.get(id.as_str()).copied())
-                        .collect();
+                    let copies = copies_of(&by_id, &s.articles);
                     let rep = copies
                         .iter()
                         .max_by(|a, b| (a.score * sign).total_cmp(&(b.score * sign)))?;
@@ -140,11 +136,7 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
         .iter()
         .filter(|s| s.articles.len() > 1)
         .map(|s| {
-            let copies: Vec<&ScoredArticle> = s
-                .articles
-                .iter()
-                .filter_map(|id| by_id.get(id.as_str()).copied())
-                .collect();
+            let copies = copies_of(&by_id, &s.articles);
             let mut outlets: Vec<String> = copies.iter().filter_map(|a| a.outlet.clone()).collect();
             outlets.dedup();
             Cluster {
@@ -169,6 +161,16 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
         movers,
         clusters,
     }
+}
+
+/// The stored rows of a story's copies, in the story's order.
+fn copies_of<'a>(
+    by_id: &BTreeMap<&str, &'a ScoredArticle>,
+    ids: &[String],
+) -> Vec<&'a ScoredArticle> {
+    ids.iter()
+        .filter_map(|id| by_id.get(id.as_str()).copied())
+        .collect()
 }
 
 /// The name of a series: `actor → counterpart`, or `→ counterpart` for every actor.
