@@ -87,11 +87,13 @@ pub fn markdown(meta: &ReportMeta, analyses: &[Analysis]) -> String {
         let _ = writeln!(s, "## {}\n", a.name);
         let _ = writeln!(
             s,
-            "{} articles, {} distinct stories, {} near-duplicate clusters with copies, {} change points.\n",
+            "{} articles, {} distinct stories, {} near-duplicate cluster{} with copies, {} change point{}.\n",
             total_articles,
             a.trend.stories.len(),
             a.clusters.len(),
-            a.trend.shifts.len()
+            if a.clusters.len() == 1 { "" } else { "s" },
+            a.trend.shifts.len(),
+            if a.trend.shifts.len() == 1 { "" } else { "s" }
         );
         let _ = writeln!(s, "### Per period\n");
         let _ = writeln!(
