@@ -34,11 +34,30 @@ pub struct Entity {
 /// Phrases that contain an alias but name no actor; matching them first keeps "Latin
 /// America" from counting as a mention of the United States.
 const NOT_ACTORS: &[&str] = &[
-    "Latin America", "Latin American", "Latin Americans", "South America", "South American",
-    "South Americans", "North America", "North American", "Central America", "Central American",
-    "African American", "African Americans", "Asian American", "Asian Americans", "Native American",
-    "Native Americans", "Pan-American", "Americas", "Indian Ocean", "Gulf of Guinea",
-    "Washington Post", "Washington state", "Georgia state", "New York Times",
+    "Latin America",
+    "Latin American",
+    "Latin Americans",
+    "South America",
+    "South American",
+    "South Americans",
+    "North America",
+    "North American",
+    "Central America",
+    "Central American",
+    "African American",
+    "African Americans",
+    "Asian American",
+    "Asian Americans",
+    "Native American",
+    "Native Americans",
+    "Pan-American",
+    "Americas",
+    "Indian Ocean",
+    "Gulf of Guinea",
+    "Washington Post",
+    "Washington state",
+    "Georgia state",
+    "New York Times",
 ];
 
 /// Entity index of a [`NOT_ACTORS`] phrase.
@@ -103,9 +122,14 @@ impl ActorRef {
 
 fn is_exact_alias(alias: &str) -> bool {
     alias.chars().any(|c| c.is_ascii_uppercase())
-        && alias
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.' || c == ' ' || c == '&' || c == '-')
+        && alias.chars().all(|c| {
+            c.is_ascii_uppercase()
+                || c.is_ascii_digit()
+                || c == '.'
+                || c == ' '
+                || c == '&'
+                || c == '-'
+        })
 }
 
 /// Token forms of a name: normalised words, numbers and punctuation, without a leading "the".
@@ -167,7 +191,10 @@ impl Gazetteer {
                 }
             }
             if cols.len() != 4 {
-                return Err(bad(format!("expected 4 tab-separated columns, found {}", cols.len())));
+                return Err(bad(format!(
+                    "expected 4 tab-separated columns, found {}",
+                    cols.len()
+                )));
             }
             let (id, kind, name) = (cols[0].trim(), cols[1].trim(), cols[2].trim());
             if id.is_empty() || name.is_empty() {
@@ -197,7 +224,7 @@ impl Gazetteer {
             g.add_pattern(phrase, NO_ENTITY);
         }
         for list in g.index.values_mut() {
-            list.sort_by(|a, b| b.tokens.len().cmp(&a.tokens.len()));
+            list.sort_by_key(|p| std::cmp::Reverse(p.tokens.len()));
         }
         Ok(g)
     }
@@ -275,7 +302,11 @@ impl Gazetteer {
                     .map(str::trim)
                     .filter(|p| !p.is_empty())
                     .collect();
-                if split.len() > 1 { split } else { vec![cleaned] }
+                if split.len() > 1 {
+                    split
+                } else {
+                    vec![cleaned]
+                }
             }
         };
         let mut shown = Vec::new();
@@ -323,7 +354,10 @@ impl Gazetteer {
         while i < tokens.len() {
             if tokens[i].kind != TokenKind::Punct && candidate(i) {
                 if let Some(list) = self.index.get(norms[i]) {
-                    if let Some(p) = list.iter().find(|p| pattern_matches(p, text, tokens, norms, i)) {
+                    if let Some(p) = list
+                        .iter()
+                        .find(|p| pattern_matches(p, text, tokens, norms, i))
+                    {
                         if p.entity != NO_ENTITY {
                             out.push(Mention {
                                 start: i,
@@ -414,14 +448,19 @@ mod tests {
     fn mentions(g: &Gazetteer, text: &str) -> Vec<(String, String)> {
         let mut toks = Vec::new();
         tokenize(text, &mut toks);
-        let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
+        let norms: Vec<String> = toks
+            .iter()
+            .map(|t| normalize_word(t.text(text)).into_owned())
+            .collect();
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
         g.find_mentions(text, &toks, &refs, |_| true, &mut m);
         m.iter()
             .map(|m| {
                 let span = &text[toks[m.start].start as usize..toks[m.end - 1].end as usize];
-                let Who::Entity(e) = m.who else { unreachable!() };
+                let Who::Entity(e) = m.who else {
+                    unreachable!()
+                };
                 (span.to_string(), g.entity(e).id.clone())
             })
             .collect()
@@ -432,7 +471,10 @@ mod tests {
         let g = Gazetteer::parse(SMALL, "t").unwrap();
         assert!(mentions(&g, "Latin America and South American states").is_empty());
         let got = mentions(&g, "Havana told the White House and the U.S. that us Cubans in Papua New Guinea and US allies agree");
-        let ids: Vec<&str> = got.iter().map(|(s, id)| if s.is_empty() { "" } else { id.as_str() }).collect();
+        let ids: Vec<&str> = got
+            .iter()
+            .map(|(s, id)| if s.is_empty() { "" } else { id.as_str() })
+            .collect();
         assert_eq!(ids, ["CUB", "USA", "USA", "PNG", "USA"]);
         assert_eq!(got[3].0, "Papua New Guinea");
     }
@@ -454,23 +496,39 @@ mod tests {
         let text = "Gondor warned Gondorians; gondor replied.";
         let mut toks = Vec::new();
         tokenize(text, &mut toks);
-        let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
+        let norms: Vec<String> = toks
+            .iter()
+            .map(|t| normalize_word(t.text(text)).into_owned())
+            .collect();
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
-        assert_eq!(find_literal_mentions(&[vec!["gondor".into()]], &refs, &mut m), 2);
+        assert_eq!(
+            find_literal_mentions(&[vec!["gondor".into()]], &refs, &mut m),
+            2
+        );
     }
 
     #[test]
     fn rejects_rows_without_four_columns() {
         let err = Gazetteer::parse("id\tkind\tname\taliases\nUSA\tstate\n", "g.tsv").unwrap_err();
-        assert_eq!(err.to_string(), "g.tsv:2: expected 4 tab-separated columns, found 2");
+        assert_eq!(
+            err.to_string(),
+            "g.tsv:2: expected 4 tab-separated columns, found 2"
+        );
     }
 
     #[test]
     fn builtin_gazetteer_parses_and_knows_the_metonyms() {
         let g = Gazetteer::builtin();
         assert!(g.entities().iter().filter(|e| e.kind == "state").count() >= 193);
-        for (alias, name) in [("Washington", "United States"), ("the Kremlin", "Russia"), ("DPRK", "North Korea"), ("Downing Street", "United Kingdom"), ("Havana", "Cuba"), ("Beijing", "China")] {
+        for (alias, name) in [
+            ("Washington", "United States"),
+            ("the Kremlin", "Russia"),
+            ("DPRK", "North Korea"),
+            ("Downing Street", "United Kingdom"),
+            ("Havana", "Cuba"),
+            ("Beijing", "China"),
+        ] {
             assert_eq!(g.resolve(alias).display, name, "{alias}");
         }
     }

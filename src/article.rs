@@ -170,7 +170,10 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
         ));
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+    {
         let mut bytes = Vec::new();
         BufReader::new(file)
             .read_to_end(&mut bytes)
@@ -183,10 +186,7 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
             Error::BadRecord {
                 path: path.to_path_buf(),
                 line,
-                message: format!(
-                    "not valid UTF-8 (byte {})",
-                    e.utf8_error().valid_up_to()
-                ),
+                message: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
             }
         })?;
         let id = path
@@ -346,12 +346,8 @@ struct RawArticle {
 
 /// Parses one JSONL record; the error is a message without location.
 fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
-    let text = std::str::from_utf8(line).map_err(|e| {
-        format!(
-            "not valid UTF-8 (byte {} of the line)",
-            e.valid_up_to() + 1
-        )
-    })?;
+    let text = std::str::from_utf8(line)
+        .map_err(|e| format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1))?;
     let raw: RawArticle = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             format!("not an article record: {e}")
@@ -374,9 +370,7 @@ fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
     let label = match raw.label.as_deref() {
         None | Some("") => None,
         Some(l) => Some(Label::parse(l).ok_or_else(|| {
-            format!(
-                "record {id:?}: label {l:?} is not conciliatory, confrontational or neutral"
-            )
+            format!("record {id:?}: label {l:?} is not conciliatory, confrontational or neutral")
         })?),
     };
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
@@ -398,8 +392,11 @@ mod tests {
     use super::*;
 
     fn read(s: &[u8]) -> Vec<Result<(usize, Article)>> {
-        ArticleReader::jsonl(PathBuf::from("t.jsonl"), Box::new(io::Cursor::new(s.to_vec())))
-            .collect()
+        ArticleReader::jsonl(
+            PathBuf::from("t.jsonl"),
+            Box::new(io::Cursor::new(s.to_vec())),
+        )
+        .collect()
     }
 
     #[test]
@@ -414,7 +411,8 @@ mod tests {
 
     #[test]
     fn malformed_json_names_the_line_and_stops() {
-        let out = read(b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\": oops}\n{\"id\":\"c\",\"text\":\"z\"}\n");
+        let out =
+            read(b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\": oops}\n{\"id\":\"c\",\"text\":\"z\"}\n");
         assert_eq!(out.len(), 2);
         let err = out[1].as_ref().unwrap_err().to_string();
         assert!(err.starts_with("t.jsonl:2: malformed JSON"), "{err}");
@@ -430,13 +428,23 @@ mod tests {
     #[test]
     fn rejects_unknown_label() {
         let out = read(b"{\"id\":\"a\",\"text\":\"x\",\"label\":\"positive\"}\n");
-        assert!(out[0].as_ref().unwrap_err().to_string().contains("not conciliatory"));
+        assert!(out[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("not conciliatory"));
     }
 
     #[test]
     fn parses_date_forms() {
-        assert_eq!(parse_date("2025-03-04"), NaiveDate::from_ymd_opt(2025, 3, 4));
-        assert_eq!(parse_date("2025-03-04T23:00:00-05:00"), NaiveDate::from_ymd_opt(2025, 3, 4));
+        assert_eq!(
+            parse_date("2025-03-04"),
+            NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
+        assert_eq!(
+            parse_date("2025-03-04T23:00:00-05:00"),
+            NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
         assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
         assert_eq!(parse_date("March 4"), None);
     }

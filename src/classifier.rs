@@ -27,8 +27,10 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "stance-model";
 /// The default model compiled into the library (`models/default/model.json`).
 pub const BUILTIN_MODEL: &[u8] = include_bytes!("../models/default/model.json");
-/// Evidence sentences reported per article.
+/// Most evidence sentences reported per article that push toward its score.
 pub const EVIDENCE_SENTENCES: usize = 3;
+/// Most evidence sentences reported that push against it (after those that push toward it).
+pub const EVIDENCE_AGAINST: usize = 2;
 /// Terms reported per evidence sentence.
 pub const EVIDENCE_TERMS: usize = 5;
 
@@ -50,7 +52,12 @@ pub enum Analyser {
 /// Fingerprint of the built-in gazetteer and lexicon.
 pub fn builtin_data_sha256() -> String {
     let mut h = Sha256::new();
-    for part in [BUILTIN_GAZETTEER, BUILTIN_VALENCE, BUILTIN_CUES, BUILTIN_MODIFIERS] {
+    for part in [
+        BUILTIN_GAZETTEER,
+        BUILTIN_VALENCE,
+        BUILTIN_CUES,
+        BUILTIN_MODIFIERS,
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
@@ -222,7 +229,9 @@ impl Classifier {
         if BUILTIN_MODEL.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::BadModel {
                 path: "<built-in>".into(),
-                message: "this build carries no model; train one with `stance train` and pass --model".into(),
+                message:
+                    "this build carries no model; train one with `stance train` and pass --model"
+                        .into(),
             });
         }
         Classifier::from_bytes(BUILTIN_MODEL, Path::new("<built-in>"))
@@ -246,7 +255,9 @@ impl Classifier {
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| bad(format!("not a stance model (invalid JSON: {e})")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(bad("not a stance model (no \"format\": \"stance-model\")".into()));
+            return Err(bad(
+                "not a stance model (no \"format\": \"stance-model\")".into()
+            ));
         }
         match value.get("format_version").and_then(|v| v.as_u64()) {
             Some(v) if v == FORMAT_VERSION as u64 => {}
@@ -279,7 +290,7 @@ impl Classifier {
             ));
         }
         file.vectoriser.build_index();
-        let id = format!("{}", &hex(&Sha256::digest(bytes))[..16]);
+        let id = hex(&Sha256::digest(bytes))[..16].to_string();
         Ok(Classifier {
             file: Arc::new(file),
             lexicon: Arc::new(Lexicon::builtin()?),
@@ -318,7 +329,12 @@ impl Classifier {
 
     /// The model card as Markdown.
     pub fn card_markdown(&self) -> String {
-        card_markdown(&self.file.card, &self.file.params, self.file.neutral_band, &self.id)
+        card_markdown(
+            &self.file.card,
+            &self.file.params,
+            self.file.neutral_band,
+            &self.id,
+        )
     }
 
     /// |score| below which the label is neutral.
@@ -342,7 +358,12 @@ impl Classifier {
 
     /// Scores one article; the article's own `counterpart`/`actor` override the arguments.
     /// For many articles use [`Classifier::scorer`] or [`score_in_order`].
-    pub fn score(&self, article: &Article, counterpart: Option<&str>, actor: Option<&str>) -> Score {
+    pub fn score(
+        &self,
+        article: &Article,
+        counterpart: Option<&str>,
+        actor: Option<&str>,
+    ) -> Score {
         self.scorer().score(article, counterpart, actor)
     }
 }
@@ -362,91 +383,128 @@ impl Scorer<'_> {
     }
 
     /// Scores one article toward its counterpart, with evidence.
-    pub fn score(&mut self, article: &Article, counterpart: Option<&str>, actor: Option<&str>) -> Score {
+    pub fn score(
+        &mut self,
+        article: &Article,
+        counterpart: Option<&str>,
+        actor: Option<&str>,
+    ) -> Score {
         let cp = self.resolve(article.counterpart.as_deref().or(counterpart));
         let act = self.resolve(article.actor.as_deref().or(actor));
         let c = self.classifier;
         let file = &*c.file;
         let vec = &file.vectoriser;
         let w = &file.model.weights;
-        self.extractor
-            .extract(&article.text, cp.as_ref(), act.as_ref(), None, &mut self.extracted);
+        self.extractor.extract(
+            &article.text,
+            cp.as_ref(),
+            act.as_ref(),
+            None,
+            &mut self.extracted,
+        );
         let ex = &self.extracted;
 
-        // Term frequencies per column, then the row's values exactly as `Vectoriser::transform`.
-        self.cols.clear();
-        for o in &ex.occurrences {
-            let col = vec.column(o.key).unwrap_or(u32::MAX);
-            self.cols.push(col);
-            if col != u32::MAX {
-                let slot = &mut self.tf[col as usize];
-                if *slot == 0.0 {
-                    self.touched.push(col);
-                }
-                *slot += o.value;
-            }
-        }
-        let mut norm2 = 0f32;
-        for &col in &self.touched {
-            let v = sublinear(self.tf[col as usize]) * vec.idf(col);
-            self.x[col as usize] = v;
-            norm2 += v * v;
-        }
-        let inv_norm = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
+        // Per sentence: term frequencies by column, its unit-length TF-IDF vector, scaled by
+        // the sentence's weight — exactly as `Vectoriser::transform` builds the row.
         let n_sent = ex.analysis.sentences.len();
         let mut sent_total = vec![0f64; n_sent];
         // (sentence, column, contribution) for naming terms.
         let mut parts: Vec<(u32, u32, f64)> = Vec::with_capacity(ex.occurrences.len());
         let mut logit = file.model.intercept;
         let mut unattributed = file.model.intercept;
-        for (o, &col) in ex.occurrences.iter().zip(&self.cols) {
-            if col != u32::MAX {
-                let c = col as usize;
-                // weight × value × this occurrence's share of the column's term frequency
-                let contribution = w[c] as f64 * (self.x[c] * inv_norm) as f64 * (o.value / self.tf[c]) as f64;
-                sent_total[o.sentence as usize] += contribution;
-                parts.push((o.sentence, col, contribution));
-                logit += contribution;
+        self.cols.clear();
+        self.cols.extend(
+            ex.occurrences
+                .iter()
+                .map(|o| vec.column(o.key).unwrap_or(u32::MAX)),
+        );
+        let mut start = 0;
+        while start < ex.occurrences.len() {
+            let sentence = ex.occurrences[start].sentence;
+            let mut end = start;
+            while end < ex.occurrences.len() && ex.occurrences[end].sentence == sentence {
+                end += 1;
             }
-        }
-        for &col in &self.touched {
-            self.tf[col as usize] = 0.0;
-        }
-        self.touched.clear();
-        let scale = vec.params.dense_scale;
-        for d in 0..N_DENSE {
-            let x = ex.dense[d] * scale;
-            if x == 0.0 {
-                continue;
+            for (o, &col) in ex.occurrences[start..end]
+                .iter()
+                .zip(&self.cols[start..end])
+            {
+                if col != u32::MAX {
+                    let slot = &mut self.tf[col as usize];
+                    if *slot == 0.0 {
+                        self.touched.push(col);
+                    }
+                    *slot += o.value;
+                }
             }
-            let contribution = w[d] as f64 * x as f64;
-            logit += contribution;
-            let total: f32 = ex.dense_parts.iter().map(|p| p[d]).sum();
-            if total.abs() > 1e-9 && d < N_DENSE - 1 {
-                for (s, p) in ex.dense_parts.iter().enumerate() {
-                    if p[d] != 0.0 {
-                        let share = contribution * (p[d] / total) as f64;
-                        sent_total[s] += share;
-                        parts.push((s as u32, d as u32, share));
+            let mut norm2 = 0f32;
+            for &col in &self.touched {
+                let v = sublinear(self.tf[col as usize]) * vec.idf(col);
+                self.x[col as usize] = v;
+                norm2 += v * v;
+            }
+            if norm2 > 0.0 {
+                let scale = ex.weights[sentence as usize] / norm2.sqrt();
+                for (o, &col) in ex.occurrences[start..end]
+                    .iter()
+                    .zip(&self.cols[start..end])
+                {
+                    if col != u32::MAX {
+                        let c = col as usize;
+                        // weight × value × this occurrence's share of the column's frequency
+                        let contribution = w[c] as f64
+                            * (self.x[c] * scale) as f64
+                            * (o.value / self.tf[c]) as f64;
+                        sent_total[sentence as usize] += contribution;
+                        parts.push((sentence, col, contribution));
+                        logit += contribution;
                     }
                 }
-            } else {
-                unattributed += contribution;
+            }
+            for &col in &self.touched {
+                self.tf[col as usize] = 0.0;
+            }
+            self.touched.clear();
+            start = end;
+        }
+        // Dense features: the document's value is the weighted mean of its sentences'.
+        let scale = vec.params.dense_scale as f64;
+        for (s, (d, a)) in ex.sentence_dense.iter().zip(&ex.weights).enumerate() {
+            for (k, &v) in d.iter().enumerate().take(N_DENSE - 1) {
+                if v != 0.0 {
+                    let contribution = w[k] as f64 * scale * (*a as f64) * v as f64;
+                    sent_total[s] += contribution;
+                    parts.push((s as u32, k as u32, contribution));
+                    logit += contribution;
+                }
             }
         }
+        // Whether the counterpart is mentioned belongs to no sentence.
+        let mentioned = ex.dense[N_DENSE - 1] as f64 * scale * w[N_DENSE - 1] as f64;
+        logit += mentioned;
+        unattributed += mentioned;
         let p = sigmoid(logit);
         let score = 2.0 * p - 1.0;
-        let label = if score.abs() < file.neutral_band {
+        // The band was chosen on (mostly one-sentence) training records. A document's score is
+        // a weighted mean over its sentences, which varies less the more sentences it averages:
+        // by 1/sqrt(effective number of sentences), so the band narrows by as much.
+        let band = file.neutral_band / effective_sentences(&ex.weights).max(1.0).sqrt();
+        let label = if score.abs() < band {
             Label::Neutral
         } else if (p >= 0.5) == (file.model.positive == Label::Conciliatory) {
             Label::Conciliatory
         } else {
             Label::Confrontational
         };
-        // Evidence: the sentences with the largest |contribution|, each with its top terms.
+        // Evidence: the sentences that pushed hardest toward the result, then the strongest
+        // ones that pushed against it; each with its top terms.
+        let toward = if logit >= 0.0 { 1.0 } else { -1.0 };
         let mut order: Vec<usize> = (0..n_sent).filter(|&s| sent_total[s] != 0.0).collect();
-        order.sort_by(|&a, &b| sent_total[b].abs().total_cmp(&sent_total[a].abs()).then(a.cmp(&b)));
-        order.truncate(EVIDENCE_SENTENCES);
+        order.sort_by(|&a, &b| (toward * sent_total[b]).total_cmp(&(toward * sent_total[a])).then(a.cmp(&b)));
+        let support = order.iter().take_while(|&&s| toward * sent_total[s] > 0.0).count();
+        let mut against: Vec<usize> = order[support..].iter().rev().copied().take(EVIDENCE_AGAINST).collect();
+        order.truncate(support.min(EVIDENCE_SENTENCES));
+        order.append(&mut against);
         let mut chosen: Vec<Vec<(u32, f64)>> = vec![Vec::new(); order.len()];
         for &(ps, col, c) in &parts {
             if let Some(k) = order.iter().position(|&s| s == ps as usize) {
@@ -487,12 +545,27 @@ impl Scorer<'_> {
             counterpart: cp.map(|c| c.display),
             actor: act.map(|a| a.display),
             score,
-            p_conciliatory: if file.model.positive == Label::Conciliatory { p } else { 1.0 - p },
+            p_conciliatory: if file.model.positive == Label::Conciliatory {
+                p
+            } else {
+                1.0 - p
+            },
             label,
             mentions: ex.mentions,
             intercept: unattributed,
             evidence,
         }
+    }
+}
+
+/// The effective number of sentences of weights summing to 1: `1 / Σ w²` (1 for one sentence,
+/// n for n equal weights; 1 for no sentence at all).
+pub fn effective_sentences(weights: &[f32]) -> f64 {
+    let s: f64 = weights.iter().map(|&w| w as f64 * w as f64).sum();
+    if s > 0.0 {
+        1.0 / s
+    } else {
+        1.0
     }
 }
 
@@ -516,7 +589,14 @@ where
     I: Iterator<Item = Result<(usize, Article)>> + Send,
     F: FnMut(usize, Article, Score) -> Result<()>,
 {
-    score_map_in_order(classifier, articles, counterpart, actor, |_, _| (), |l, a, s, ()| sink(l, a, s))
+    score_map_in_order(
+        classifier,
+        articles,
+        counterpart,
+        actor,
+        |_, _| (),
+        |l, a, s, ()| sink(l, a, s),
+    )
 }
 
 /// Like [`score_in_order`], also running `map` on each result inside the worker threads (for
@@ -540,7 +620,9 @@ where
 {
     type Batch = (usize, Vec<(usize, Article)>, Option<Error>);
     type Done<T> = (usize, Vec<(usize, Article, Score, T)>, Option<Error>);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1);
     std::thread::scope(|scope| {
         let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
@@ -554,7 +636,10 @@ where
                     Ok(a) => {
                         batch.push(a);
                         if batch.len() == BATCH {
-                            if work_tx.send((seq, std::mem::take(&mut batch), None)).is_err() {
+                            if work_tx
+                                .send((seq, std::mem::take(&mut batch), None))
+                                .is_err()
+                            {
                                 return;
                             }
                             seq += 1;
@@ -578,7 +663,9 @@ where
                 let mut scorer = classifier.scorer();
                 loop {
                     let next = rx.lock().map(|r| r.recv());
-                    let Ok(Ok((seq, batch, err))) = next else { return };
+                    let Ok(Ok((seq, batch, err))) = next else {
+                        return;
+                    };
                     let out = batch
                         .into_iter()
                         .map(|(line, a)| {
@@ -642,12 +729,23 @@ fn prepare(
     let mut labels = Vec::with_capacity(records.len());
     let mut cache: FxHashMap<String, ActorRef> = FxHashMap::default();
     let mut resolve = |n: Option<&String>| {
-        n.map(|n| cache.entry(n.clone()).or_insert_with(|| g.resolve(n)).clone())
+        n.map(|n| {
+            cache
+                .entry(n.clone())
+                .or_insert_with(|| g.resolve(n))
+                .clone()
+        })
     };
     for (i, r) in records.iter().enumerate() {
         let cp = resolve(r.counterpart.as_ref());
         let act = resolve(r.actor.as_ref());
-        ex.extract(&r.text, cp.as_ref(), act.as_ref(), Some(&mut names), &mut out);
+        ex.extract(
+            &r.text,
+            cp.as_ref(),
+            act.as_ref(),
+            Some(&mut names),
+            &mut out,
+        );
         docs.push(DocFeatures::from_extracted(&out));
         labels.push(r.label.unwrap_or(Label::Neutral));
         if i % 1000 == 999 {
@@ -672,22 +770,29 @@ fn fit_subset(
     let vectoriser = Vectoriser::fit(params.vectoriser.clone(), &docs, &prepared.names)?;
     let rows: Vec<Row> = docs.iter().map(|d| vectoriser.transform(d)).collect();
     let records = SparseRecords::from_rows(&rows, vectoriser.n_features())?;
-    let targets = Array1::from(subset.iter().map(|&i| prepared.labels[i]).collect::<Vec<_>>());
-    let mut data = DatasetBase::new(records, targets);
-    if params.equal_file_weight {
-        let mut per_source: FxHashMap<usize, usize> = FxHashMap::default();
-        for &i in subset {
-            *per_source.entry(prepared.sources[i]).or_insert(0) += 1;
-        }
-        let share = subset.len() as f32 / per_source.len() as f32;
-        let weights = subset
+    let targets = Array1::from(
+        subset
             .iter()
-            .map(|&i| share / per_source[&prepared.sources[i]] as f32)
-            .collect::<Vec<f32>>();
-        data = data.with_weights(Array1::from(weights));
-    }
+            .map(|&i| prepared.labels[i])
+            .collect::<Vec<_>>(),
+    );
+    let data = DatasetBase::new(records, targets).with_weights(Array1::from(record_weights(params, prepared, subset)));
     let model = params.model.fit(&data)?;
     Ok((vectoriser, model))
+}
+
+/// Per record of `subset`: 1, or with [`TrainParams::equal_file_weight`] the weight that gives
+/// every training file the same total.
+fn record_weights(params: &TrainParams, prepared: &Prepared, subset: &[usize]) -> Vec<f32> {
+    if !params.equal_file_weight {
+        return vec![1.0; subset.len()];
+    }
+    let mut per_source: FxHashMap<usize, usize> = FxHashMap::default();
+    for &i in subset {
+        *per_source.entry(prepared.sources[i]).or_insert(0) += 1;
+    }
+    let share = subset.len() as f32 / per_source.len() as f32;
+    subset.iter().map(|&i| share / per_source[&prepared.sources[i]] as f32).collect()
 }
 
 fn predict(v: &Vectoriser, m: &LogisticRegression, doc: &DocFeatures) -> f64 {
@@ -697,9 +802,13 @@ fn predict(v: &Vectoriser, m: &LogisticRegression, doc: &DocFeatures) -> f64 {
 
 /// Deterministic stratified fold assignment.
 fn folds(labels: &[Label], k: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     let mut fold = vec![0; labels.len()];
@@ -766,7 +875,9 @@ pub fn train(
             records.len()
         )));
     }
-    let labelled: Vec<usize> = (0..records.len()).filter(|&i| records[i].label.is_some()).collect();
+    let labelled: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].label.is_some())
+        .collect();
     if labelled.len() < 10 {
         return Err(Error::Training(format!(
             "need at least 10 labelled records, got {}",
@@ -774,7 +885,9 @@ pub fn train(
         )));
     }
     let lexicon = Arc::new(Lexicon::builtin()?);
-    let prepared = prepare(records, sources, &lexicon, &mut |done, total| progress(Progress::Extracting { done, total }));
+    let prepared = prepare(records, sources, &lexicon, &mut |done, total| {
+        progress(Progress::Extracting { done, total })
+    });
     let all: Vec<usize> = labelled.clone();
     let labels: Vec<Label> = all.iter().map(|&i| prepared.labels[i]).collect();
     let mut neutral_band = 0.0;
@@ -785,7 +898,10 @@ pub fn train(
         let mut auc = Vec::new();
         let mut oof = vec![0.5; all.len()];
         for f in 0..params.folds {
-            let train_idx: Vec<usize> = (0..all.len()).filter(|&j| fold_of[j] != f).map(|j| all[j]).collect();
+            let train_idx: Vec<usize> = (0..all.len())
+                .filter(|&j| fold_of[j] != f)
+                .map(|j| all[j])
+                .collect();
             let (v, m) = fit_subset(&params, &prepared, &train_idx)?;
             let mut p = Vec::new();
             let mut t = Vec::new();
@@ -801,7 +917,11 @@ pub fn train(
             acc.push(metrics.accuracy);
             f1.push(metrics.macro_f1);
             auc.push(metrics.roc_auc);
-            progress(Progress::Fold { fold: f + 1, folds: params.folds, metrics });
+            progress(Progress::Fold {
+                fold: f + 1,
+                folds: params.folds,
+                metrics,
+            });
         }
         card.cross_validation = CvReport {
             folds: params.folds,
@@ -809,7 +929,8 @@ pub fn train(
             macro_f1: MeanSd::of(&f1),
             roc_auc: MeanSd::of(&auc),
         };
-        neutral_band = choose_neutral_band(&oof, &labels);
+        let n_eff: Vec<f64> = all.iter().map(|&i| prepared.docs[i].effective_sentences()).collect();
+        neutral_band = choose_neutral_band(&oof, &labels, &n_eff);
     }
     progress(Progress::FinalFit);
     let (vectoriser, model) = fit_subset(&params, &prepared, &all)?;
@@ -838,31 +959,42 @@ pub fn train(
 }
 
 /// The |score| band labelled neutral that maximises three-class macro-F1 of out-of-fold
-/// scores; 0 when the training data has no neutral records.
-fn choose_neutral_band(p: &[f64], labels: &[Label]) -> f64 {
+/// scores, narrowed per record as in scoring by the square root of its effective number of
+/// sentences; 0 when the training data has no neutral records.
+fn choose_neutral_band(p: &[f64], labels: &[Label], n_eff: &[f64]) -> f64 {
     if !labels.contains(&Label::Neutral) {
         return 0.0;
     }
     let mut best = (f64::MIN, 0.0);
     for step in 0..=30 {
         let band = step as f64 * 0.02;
-        let mut counts = [[0usize; 3]; 3];
-        for (&pi, &l) in p.iter().zip(labels) {
+        let mut counts = [[0f64; 3]; 3];
+        for ((&pi, &l), &n) in p.iter().zip(labels).zip(n_eff) {
             let s = 2.0 * pi - 1.0;
-            let pred = if s.abs() < band { 1 } else if s > 0.0 { 0 } else { 2 };
+            let pred = if s.abs() < band / n.max(1.0).sqrt() {
+                1
+            } else if s > 0.0 {
+                0
+            } else {
+                2
+            };
             let truth = match l {
                 Label::Conciliatory => 0,
                 Label::Neutral => 1,
                 Label::Confrontational => 2,
             };
-            counts[truth][pred] += 1;
+            counts[truth][pred] += 1.0;
         }
         let f1: f64 = (0..3)
             .map(|c| {
                 let tp = counts[c][c];
-                let fp: usize = (0..3).map(|t| counts[t][c]).sum::<usize>() - tp;
-                let fn_: usize = counts[c].iter().sum::<usize>() - tp;
-                if tp == 0 { 0.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64 }
+                let fp: f64 = (0..3).map(|t| counts[t][c]).sum::<f64>() - tp;
+                let fn_: f64 = counts[c].iter().sum::<f64>() - tp;
+                if tp == 0.0 {
+                    0.0
+                } else {
+                    2.0 * tp / (2.0 * tp + fp + fn_)
+                }
             })
             .sum::<f64>()
             / 3.0;
@@ -914,7 +1046,10 @@ pub fn file_sha256(path: &Path) -> Result<String> {
 fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, id: &str) -> String {
     let mut s = String::new();
     s.push_str(&format!("# stance model `{id}`\n\n"));
-    s.push_str(&format!("- Trained: {}\n- Format version: {FORMAT_VERSION}\n", card.created));
+    s.push_str(&format!(
+        "- Trained: {}\n- Format version: {FORMAT_VERSION}\n",
+        card.created
+    ));
     s.push_str(&format!("- Rebuild: `{}`\n", card.command));
     s.push_str(&format!(
         "- Records used (conciliatory + confrontational): {}; vocabulary: {} sparse features + {} lexicon features\n",

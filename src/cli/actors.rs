@@ -16,14 +16,24 @@ pub fn run(args: ActorsArgs) -> Result<()> {
     let g = Gazetteer::builtin();
     for name in &args.names {
         let r = g.resolve(name);
-        println!("{name:?} → {}", if r.display.is_empty() { "(nothing)" } else { &r.display });
+        println!(
+            "{name:?} → {}",
+            if r.display.is_empty() {
+                "(nothing)"
+            } else {
+                &r.display
+            }
+        );
         for &e in &r.entities {
             let e = g.entity(e);
             println!("  {} [{}] {}", e.id, e.kind, e.name);
             println!("  aliases: {}", e.aliases.join(" | "));
         }
         for l in &r.literals {
-            println!("  not in the gazetteer: matched literally as the words \"{}\"", l.join(" "));
+            println!(
+                "  not in the gazetteer: matched literally as the words \"{}\"",
+                l.join(" ")
+            );
         }
     }
     Ok(())

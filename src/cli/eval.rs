@@ -26,7 +26,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let classifier = load_model(args.model.as_deref())?;
     let mut rows = Vec::new();
     for path in &args.files {
-        let records = read_all(std::slice::from_ref(path)).with_context(|| format!("reading {}", path.display()))?;
+        let records = read_all(std::slice::from_ref(path))
+            .with_context(|| format!("reading {}", path.display()))?;
         let m = evaluate(&classifier, &records);
         rows.push((path.display().to_string(), m));
     }
@@ -39,7 +40,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!("model {}", classifier.id());
-    println!("{:<40} {:>6} {:>8} {:>8} {:>8}   confusion (rows truth conc/conf, cols predicted)", "file", "n", "accuracy", "macroF1", "ROC-AUC");
+    println!(
+        "{:<40} {:>6} {:>8} {:>8} {:>8}   confusion (rows truth conc/conf, cols predicted)",
+        "file", "n", "accuracy", "macroF1", "ROC-AUC"
+    );
     for (p, m) in rows {
         let c = m.confusion;
         println!(

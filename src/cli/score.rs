@@ -43,11 +43,18 @@ pub struct ScoreArgs {
 /// Runs `stance score`.
 pub fn run(args: ScoreArgs) -> Result<()> {
     let classifier = load_model(args.model.as_deref())?;
-    let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
     if matches!(args.format, Format::Tsv) {
-        writeln!(out, "id\tcounterpart\tscore\tp_conciliatory\tlabel\tmentions\ttop_evidence")?;
+        writeln!(
+            out,
+            "id\tcounterpart\tscore\tp_conciliatory\tlabel\tmentions\ttop_evidence"
+        )?;
     }
     for path in &files {
         let reader = read_path(path).with_context(|| format!("reading {}", path.display()))?;
@@ -58,7 +65,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             args.counterpart.as_deref(),
             args.actor.as_deref(),
             |a, s| render(format, a, s),
-            |_, _, _, line| out.write_all(line.as_bytes()).map_err(|e| stance::Error::io("<stdout>", e)),
+            |_, _, _, line| {
+                out.write_all(line.as_bytes())
+                    .map_err(|e| stance::Error::io("<stdout>", e))
+            },
         )?;
     }
     out.flush()?;
@@ -73,7 +83,10 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
             line
         }
         Format::Tsv => {
-            let top = s.evidence.first().map_or(String::new(), |e| one_line(&e.sentence));
+            let top = s
+                .evidence
+                .first()
+                .map_or(String::new(), |e| one_line(&e.sentence));
             format!(
                 "{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\n",
                 one_line(&s.id),
@@ -89,7 +102,9 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
             let mut t = format!(
                 "{}{} → {}: {} (score {:+.2}, p_conciliatory {:.2}, {} mention{})\n",
                 article.id,
-                s.actor.as_ref().map_or(String::new(), |a| format!(" ({a})")),
+                s.actor
+                    .as_ref()
+                    .map_or(String::new(), |a| format!(" ({a})")),
                 s.counterpart.as_deref().unwrap_or("(no counterpart)"),
                 s.label,
                 s.score,
@@ -98,9 +113,16 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
                 if s.mentions == 1 { "" } else { "s" }
             );
             for e in &s.evidence {
-                t.push_str(&format!("  {:+.2}  {}\n", e.contribution, one_line(&e.sentence)));
-                let terms: Vec<String> =
-                    e.terms.iter().map(|c| format!("{} {:+.2}", c.term, c.contribution)).collect();
+                t.push_str(&format!(
+                    "  {:+.2}  {}\n",
+                    e.contribution,
+                    one_line(&e.sentence)
+                ));
+                let terms: Vec<String> = e
+                    .terms
+                    .iter()
+                    .map(|c| format!("{} {:+.2}", c.term, c.contribution))
+                    .collect();
                 t.push_str(&format!("         terms: {}\n", terms.join(", ")));
             }
             t.push('\n');

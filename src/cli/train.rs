@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use stance::classifier::{
-    evaluate, file_sha256, read_all, train, FileMetrics, ModelCard, Progress, TrainParams, TrainingFile,
+    evaluate, file_sha256, read_all, train, FileMetrics, ModelCard, Progress, TrainParams,
+    TrainingFile,
 };
 use stance::Label;
 
@@ -25,7 +26,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5)]
     folds: usize,
     /// L2 penalty.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 3e-5)]
     l2: f64,
     /// Minimum document frequency of a sparse feature.
     #[arg(long, default_value_t = 2)]
@@ -49,14 +50,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut card = ModelCard {
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         command: std::env::args().skip(1).fold("stance".to_string(), |s, a| {
-            if a.contains(' ') { format!("{s} '{a}'") } else { format!("{s} {a}") }
+            if a.contains(' ') {
+                format!("{s} '{a}'")
+            } else {
+                format!("{s} {a}")
+            }
         }),
         ..ModelCard::default()
     };
     let mut records = Vec::new();
     let mut sources = Vec::new();
     for (file_index, path) in args.files.iter().enumerate() {
-        let recs = read_all(std::slice::from_ref(path)).with_context(|| format!("reading {}", path.display()))?;
+        let recs = read_all(std::slice::from_ref(path))
+            .with_context(|| format!("reading {}", path.display()))?;
         let mut by_label = [0usize; 3];
         for r in &recs {
             match r.label {
@@ -66,7 +72,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 None => {}
             }
         }
-        eprintln!("read {}: {} records ({} conciliatory, {} confrontational, {} neutral)", path.display(), recs.len(), by_label[0], by_label[1], by_label[2]);
+        eprintln!(
+            "read {}: {} records ({} conciliatory, {} confrontational, {} neutral)",
+            path.display(),
+            recs.len(),
+            by_label[0],
+            by_label[1],
+            by_label[2]
+        );
         card.training_files.push(TrainingFile {
             path: path.display().to_string(),
             sha256: file_sha256(path)?,
@@ -80,7 +93,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     params.folds = args.folds;
     params.equal_file_weight = !args.weigh_records;
     params.model = params.model.l2(args.l2).balanced(!args.no_balance);
-    params.vectoriser = params.vectoriser.min_df(args.min_df).dense_scale(args.dense_scale);
+    params.vectoriser = params
+        .vectoriser
+        .min_df(args.min_df)
+        .dense_scale(args.dense_scale);
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let classifier = train(&records, &sources, params, card, &mut |p| match p {
@@ -95,7 +111,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 eprintln!("extracted features of {total} records");
             }
         }
-        Progress::Fold { fold, folds, metrics } => eprintln!(
+        Progress::Fold {
+            fold,
+            folds,
+            metrics,
+        } => eprintln!(
             "fold {fold}/{folds}: accuracy {:.3}  macro-F1 {:.3}  ROC-AUC {:.3}  (n={})",
             metrics.accuracy, metrics.macro_f1, metrics.roc_auc, metrics.n
         ),
@@ -110,9 +130,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let mut evaluation = Vec::new();
     for path in &args.eval {
-        let recs = read_all(std::slice::from_ref(path)).with_context(|| format!("reading {}", path.display()))?;
+        let recs = read_all(std::slice::from_ref(path))
+            .with_context(|| format!("reading {}", path.display()))?;
         let m = evaluate(&classifier, &recs);
-        println!("held-out {}: n {} accuracy {:.3} macro-F1 {:.3} ROC-AUC {:.3}", path.display(), m.n, m.accuracy, m.macro_f1, m.roc_auc);
+        println!(
+            "held-out {}: n {} accuracy {:.3} macro-F1 {:.3} ROC-AUC {:.3}",
+            path.display(),
+            m.n,
+            m.accuracy,
+            m.macro_f1,
+            m.roc_auc
+        );
         evaluation.push(FileMetrics {
             path: path.display().to_string(),
             sha256: file_sha256(path)?,
@@ -123,10 +151,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         });
     }
     let classifier = classifier.with_evaluation(evaluation);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let model_path = args.out.join("model.json");
     write_atomically(&model_path, |w| Ok(w.write_all(&classifier.to_bytes())?))?;
-    write_atomically(&args.out.join("CARD.md"), |w| Ok(w.write_all(classifier.card_markdown().as_bytes())?))?;
+    write_atomically(&args.out.join("CARD.md"), |w| {
+        Ok(w.write_all(classifier.card_markdown().as_bytes())?)
+    })?;
     println!(
         "wrote {} (model {}) and CARD.md in {:.1}s",
         model_path.display(),

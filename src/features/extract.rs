@@ -56,10 +56,14 @@ pub struct Occurrence {
 pub struct Extracted {
     /// Sparse feature occurrences, in text order.
     pub occurrences: Vec<Occurrence>,
-    /// Dense lexicon feature values.
+    /// Dense lexicon feature values of the document: the weighted mean of `sentence_dense`.
     pub dense: [f32; N_DENSE],
-    /// Per sentence, its part of each dense feature's pre-saturation sum.
+    /// Per sentence, the raw lexicon sums its dense features are computed from.
     pub dense_parts: Vec<[f32; N_DENSE]>,
+    /// Per sentence, its dense features.
+    pub sentence_dense: Vec<[f32; N_DENSE]>,
+    /// Per sentence, its weight in the document (relevance, summing to 1).
+    pub weights: Vec<f32>,
     /// How often the counterpart was found.
     pub mentions: usize,
     /// The text's sentences.
@@ -73,6 +77,7 @@ struct WordInfo {
     stem_hash: u64,
     kind: TokenKind,
     negator: bool,
+    rejecter: bool,
     breaker: bool,
     clause_break: bool,
     actor_start: bool,
@@ -120,6 +125,7 @@ pub struct Extractor {
     ids: Vec<u32>,
     mentions: Vec<Mention>,
     negated: Vec<bool>,
+    rejected: Vec<bool>,
     roles: Vec<u8>,
     units: Vec<u64>,
     unit_sentence: Vec<u32>,
@@ -127,6 +133,15 @@ pub struct Extractor {
 
 /// Readable names of the hashed features seen, filled only when asked for (training).
 pub type Names = FxHashMap<u64, String>;
+
+/// Index of REJECT and REDUCE in [`CATEGORIES`].
+const CAT_REJECT: u8 = 11;
+const CAT_REDUCE: u8 = 15;
+/// Relevance of a sentence that mentions the counterpart; of one that mentions the actor or
+/// neighbours a counterpart sentence; of any other sentence. Used only when the counterpart
+/// is mentioned at all (otherwise every sentence counts alike). A document's features are the
+/// relevance-weighted mean of its sentences' unit-length feature vectors.
+const RELEVANCE: [f32; 3] = [1.0, 0.7, 0.4];
 
 const ROLE_NONE: u8 = 0;
 const ROLE_CP: u8 = 1;
@@ -145,6 +160,7 @@ impl Extractor {
             ids: Vec::new(),
             mentions: Vec::new(),
             negated: Vec::new(),
+            rejected: Vec::new(),
             roles: Vec::new(),
             units: Vec::new(),
             unit_sentence: Vec::new(),
@@ -174,10 +190,22 @@ impl Extractor {
             && (text::is_negator(&norm)
                 || lex.iter().any(|&i| {
                     // "refused to", "failed to": a multi-word negator makes its first word one
-                    matches!(self.lexicon.entry_at(i).modifier, Some((ModifierKind::Negator, _)))
+                    matches!(
+                        self.lexicon.entry_at(i).modifier,
+                        Some((ModifierKind::Negator, _))
+                    )
                 }));
+        // "rejected dialogue", "suspended talks": a single-word REJECT or REDUCE cue turns the
+        // conciliatory words after it confrontational (but leaves hostile words hostile).
+        let rejecter = kind == TokenKind::Word
+            && lex.iter().any(|&i| {
+                let e = self.lexicon.entry_at(i);
+                e.stems.len() == 1
+                    && matches!(e.cue, Some((c, _)) if c == CAT_REJECT || c == CAT_REDUCE)
+            });
         let id = self.words.len() as u32;
         self.words.push(WordInfo {
+            rejecter,
             stem_hash: hash_str(&stem),
             breaker: text::is_scope_breaker(&norm),
             clause_break: breaks_clause(kind, &norm),
@@ -210,7 +238,8 @@ impl Extractor {
         out.occurrences.clear();
         out.dense = [0.0; N_DENSE];
         out.dense_parts.clear();
-        out.dense_parts.resize(out.analysis.sentences.len(), [0.0; N_DENSE]);
+        out.dense_parts
+            .resize(out.analysis.sentences.len(), [0.0; N_DENSE]);
         out.mentions = 0;
         let tokens = &out.analysis.tokens;
         self.ids.clear();
@@ -223,8 +252,13 @@ impl Extractor {
         let norms: Vec<&str> = ids.iter().map(|&i| &*words[i as usize].norm).collect();
 
         // Actors: gazetteer mentions, then the user's literal names.
-        self.gazetteer
-            .find_mentions(text, tokens, &norms, |i| words[ids[i] as usize].actor_start, &mut self.mentions);
+        self.gazetteer.find_mentions(
+            text,
+            tokens,
+            &norms,
+            |i| words[ids[i] as usize].actor_start,
+            &mut self.mentions,
+        );
         let mut literals: Vec<Vec<String>> = Vec::new();
         let cp_literals = counterpart.map_or(0, |c| c.literals.len());
         if let Some(c) = counterpart {
@@ -266,6 +300,12 @@ impl Extractor {
             |i| words[ids[i] as usize].negator,
             |i| words[ids[i] as usize].breaker,
             &mut self.negated,
+        );
+        text::negation_scope(
+            tokens,
+            |i| words[ids[i] as usize].rejecter,
+            |i| words[ids[i] as usize].breaker,
+            &mut self.rejected,
         );
 
         // Context weights: distance to the nearest counterpart mention in the same sentence,
@@ -315,8 +355,6 @@ impl Extractor {
                 }
             })
             .collect();
-        let mut dense_text = [0f32; 4]; // P, N, C+, C-
-        let mut dense_win = [0f32; 4];
         for (si, s) in out.analysis.sentences.iter().enumerate() {
             let si32 = si as u32;
             let mut prev: Option<u64> = None;
@@ -331,7 +369,10 @@ impl Extractor {
                 if role != ROLE_NONE {
                     // A whole mention becomes one placeholder unit.
                     let mut j = i + 1;
-                    while j < s.tokens.end && self.roles[j] == role && !self.mentions.iter().any(|m| m.start == j) {
+                    while j < s.tokens.end
+                        && self.roles[j] == role
+                        && !self.mentions.iter().any(|m| m.start == j)
+                    {
                         j += 1;
                     }
                     let unit = match role {
@@ -339,7 +380,14 @@ impl Extractor {
                         ROLE_ACTOR => UNIT_ACTOR,
                         _ => UNIT_OTHER,
                     };
-                    emit_unit(&mut out.occurrences, &mut names, unit, &mut prev, si32, || role_name(role).to_string());
+                    emit_unit(
+                        &mut out.occurrences,
+                        &mut names,
+                        unit,
+                        &mut prev,
+                        si32,
+                        || role_name(role).to_string(),
+                    );
                     i = j;
                     continue;
                 }
@@ -350,7 +398,11 @@ impl Extractor {
                 }
                 let w = &words[ids[i] as usize];
                 let neg = self.negated[i];
-                let base = if t.kind == TokenKind::Number { UNIT_NUM } else { w.stem_hash };
+                let base = if t.kind == TokenKind::Number {
+                    UNIT_NUM
+                } else {
+                    w.stem_hash
+                };
                 let unit = if neg { mix(base, NEG_SALT) } else { base };
                 emit_unit(
                     &mut out.occurrences,
@@ -359,17 +411,37 @@ impl Extractor {
                     &mut prev,
                     si32,
                     || {
-                        let b = if t.kind == TokenKind::Number { "__num__" } else { &*w.stem };
-                        if neg { format!("not_{b}") } else { b.to_string() }
+                        let b = if t.kind == TokenKind::Number {
+                            "__num__"
+                        } else {
+                            &*w.stem
+                        };
+                        if neg {
+                            format!("not_{b}")
+                        } else {
+                            b.to_string()
+                        }
                     },
                 );
                 if ctx[i] > 0.0 {
                     let key = mix(unit, SALT_CTX);
-                    out.occurrences.push(Occurrence { key, value: ctx[i], sentence: si32 });
+                    out.occurrences.push(Occurrence {
+                        key,
+                        value: ctx[i],
+                        sentence: si32,
+                    });
                     if let Some(n) = names.as_deref_mut() {
                         n.entry(key).or_insert_with(|| {
-                            let b = if t.kind == TokenKind::Number { "__num__" } else { &*w.stem };
-                            if neg { format!("cp~not_{b}") } else { format!("cp~{b}") }
+                            let b = if t.kind == TokenKind::Number {
+                                "__num__"
+                            } else {
+                                &*w.stem
+                            };
+                            if neg {
+                                format!("cp~not_{b}")
+                            } else {
+                                format!("cp~{b}")
+                            }
                         });
                     }
                 }
@@ -390,41 +462,45 @@ impl Extractor {
                         }
                         let scale = boost * hedge * if after_contrast { 1.25 } else { 1.0 };
                         if e.valence != 0.0 {
-                            let v = e.valence * scale * if neg { NEGATED_VALENCE } else { 1.0 };
+                            let mut v = e.valence * scale * if neg { NEGATED_VALENCE } else { 1.0 };
+                            if v > 0.0 && self.rejected[i] {
+                                v *= NEGATED_VALENCE;
+                            }
                             let part = &mut out.dense_parts[si];
                             if v > 0.0 {
                                 part[0] += v;
-                                dense_text[0] += v;
                             } else {
                                 part[1] -= v;
-                                dense_text[1] -= v;
                             }
                             part[2] += v;
                             if ctx[i] > 0.0 {
                                 let vw = v * ctx[i];
                                 if vw > 0.0 {
                                     part[3] += vw;
-                                    dense_win[0] += vw;
                                 } else {
                                     part[4] -= vw;
-                                    dense_win[1] -= vw;
                                 }
                                 part[5] += vw;
                             }
                         }
                         if let Some((cat, weight)) = e.cue {
-                            let c = weight * scale * if neg { NEGATED_CUE } else { 1.0 };
+                            let mut c = weight * scale * if neg { NEGATED_CUE } else { 1.0 };
+                            if c > 0.0 && self.rejected[i] {
+                                c *= NEGATED_CUE;
+                            }
                             let part = &mut out.dense_parts[si];
                             if c > 0.0 {
                                 part[6] += c;
-                                dense_text[2] += c;
                             } else {
                                 part[7] -= c;
-                                dense_text[3] -= c;
                             }
                             let ck = (cat as u64) * 2 + neg as u64;
                             let key = mix(ck, SALT_CUE);
-                            out.occurrences.push(Occurrence { key, value: 1.0, sentence: si32 });
+                            out.occurrences.push(Occurrence {
+                                key,
+                                value: 1.0,
+                                sentence: si32,
+                            });
                             if let Some(n) = names.as_deref_mut() {
                                 n.entry(key).or_insert_with(|| cue_name(cat, neg, false));
                             }
@@ -432,13 +508,15 @@ impl Extractor {
                                 let cw = c * ctx[i];
                                 if cw > 0.0 {
                                     part[8] += cw;
-                                    dense_win[2] += cw;
                                 } else {
                                     part[9] -= cw;
-                                    dense_win[3] -= cw;
                                 }
                                 let key = mix(ck, SALT_CUE_CTX);
-                                out.occurrences.push(Occurrence { key, value: ctx[i], sentence: si32 });
+                                out.occurrences.push(Occurrence {
+                                    key,
+                                    value: ctx[i],
+                                    sentence: si32,
+                                });
                                 if let Some(n) = names.as_deref_mut() {
                                     n.entry(key).or_insert_with(|| cue_name(cat, neg, true));
                                 }
@@ -452,26 +530,63 @@ impl Extractor {
                 i += 1;
             }
         }
+        // Sentence relevance: when the counterpart is mentioned, what is said in its sentences
+        // counts most; an article's unrelated paragraphs (other news, "Read more" links) little.
+        let n = out.analysis.sentences.len();
+        let mut rel = vec![if out.mentions > 0 { RELEVANCE[2] } else { 1.0 }; n];
+        if out.mentions > 0 {
+            let has =
+                |s: &crate::text::Sentence, role: u8| self.roles[s.tokens.clone()].contains(&role);
+            for (si, s) in out.analysis.sentences.iter().enumerate() {
+                if has(s, ROLE_CP) {
+                    rel[si] = RELEVANCE[0];
+                    for nb in [si.wrapping_sub(1), si + 1] {
+                        if nb < n && rel[nb] < RELEVANCE[1] {
+                            rel[nb] = RELEVANCE[1];
+                        }
+                    }
+                } else if has(s, ROLE_ACTOR) && rel[si] < RELEVANCE[1] {
+                    rel[si] = RELEVANCE[1];
+                }
+            }
+        }
+        let total: f32 = rel.iter().sum();
+        out.weights.clear();
+        out.weights.extend(rel.iter().map(|r| r / total));
+        // Dense features per sentence from its own sums, then their weighted mean.
         let sat = |x: f32, k: f32| x / (x + k);
         let compound = |x: f32| x / (x * x + 15.0).sqrt();
-        out.dense[0] = sat(dense_text[0], 4.0);
-        out.dense[1] = sat(dense_text[1], 4.0);
-        out.dense[2] = compound(dense_text[0] - dense_text[1]);
-        out.dense[3] = sat(dense_win[0], 2.0);
-        out.dense[4] = sat(dense_win[1], 2.0);
-        out.dense[5] = compound(dense_win[0] - dense_win[1]);
-        out.dense[6] = sat(dense_text[2], 10.0);
-        out.dense[7] = sat(dense_text[3], 10.0);
-        out.dense[8] = sat(dense_win[2], 5.0);
-        out.dense[9] = sat(dense_win[3], 5.0);
-        out.dense[10] = if out.mentions > 0 { 1.0 } else { 0.0 };
+        out.sentence_dense.clear();
+        for p in &out.dense_parts {
+            let mut d = [0f32; N_DENSE];
+            d[0] = sat(p[0], 4.0);
+            d[1] = sat(p[1], 4.0);
+            d[2] = compound(p[0] - p[1]);
+            d[3] = sat(p[3], 2.0);
+            d[4] = sat(p[4], 2.0);
+            d[5] = compound(p[3] - p[4]);
+            d[6] = sat(p[6], 10.0);
+            d[7] = sat(p[7], 10.0);
+            d[8] = sat(p[8], 5.0);
+            d[9] = sat(p[9], 5.0);
+            out.sentence_dense.push(d);
+        }
+        for (d, a) in out.sentence_dense.iter().zip(&out.weights) {
+            for (acc, v) in out.dense.iter_mut().zip(d).take(N_DENSE - 1) {
+                *acc += a * v;
+            }
+        }
+        out.dense[N_DENSE - 1] = if out.mentions > 0 { 1.0 } else { 0.0 };
     }
 }
 
 fn breaks_clause(kind: TokenKind, norm: &str) -> bool {
     match kind {
         TokenKind::Punct => matches!(norm, ";" | ":" | "(" | ")"),
-        _ => matches!(norm, "while" | "whereas" | "but" | "however" | "although" | "though" | "meanwhile"),
+        _ => matches!(
+            norm,
+            "while" | "whereas" | "but" | "however" | "although" | "though" | "meanwhile"
+        ),
     }
 }
 
@@ -503,14 +618,22 @@ fn emit_unit(
     name: impl Fn() -> String,
 ) {
     let uni = mix(unit, SALT_UNI);
-    occ.push(Occurrence { key: uni, value: 1.0, sentence });
+    occ.push(Occurrence {
+        key: uni,
+        value: 1.0,
+        sentence,
+    });
     if let Some(n) = names.as_deref_mut() {
         n.entry(uni).or_insert_with(&name);
         n.entry(unit).or_insert_with(&name); // unit names, to name bigrams below
     }
     if let Some(p) = *prev {
         let bi = mix(mix(p, SALT_BI), unit);
-        occ.push(Occurrence { key: bi, value: 1.0, sentence });
+        occ.push(Occurrence {
+            key: bi,
+            value: 1.0,
+            sentence,
+        });
         if let Some(n) = names.as_deref_mut() {
             if !n.contains_key(&bi) {
                 let a = n.get(&p).cloned().unwrap_or_default();

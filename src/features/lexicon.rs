@@ -17,9 +17,26 @@ pub const BUILTIN_MODIFIERS: &str = include_str!("../../data/lexicon/modifiers.t
 
 /// PLOVER event types used as cue categories; the first eight are conciliatory.
 pub const CATEGORIES: [&str; 20] = [
-    "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT", "REQUEST", "DEMAND",
-    "DISAPPROVE", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "REDUCE", "MOBILIZE",
-    "COERCE", "ASSAULT", "FIGHT",
+    "AGREE",
+    "CONSULT",
+    "SUPPORT",
+    "CONCEDE",
+    "COOPERATE",
+    "AID",
+    "RETREAT",
+    "REQUEST",
+    "DEMAND",
+    "DISAPPROVE",
+    "ACCUSE",
+    "REJECT",
+    "THREATEN",
+    "PROTEST",
+    "SANCTION",
+    "REDUCE",
+    "MOBILIZE",
+    "COERCE",
+    "ASSAULT",
+    "FIGHT",
 ];
 
 /// How a modifier changes the words around it.
@@ -77,7 +94,8 @@ impl Lexicon {
         let mut stemmer = StemCache::new();
         let mut slot: FxHashMap<Vec<Box<str>>, u32> = FxHashMap::default();
         for_rows(valence, "data/lexicon/valence.tsv", 2, |cols, bad| {
-            let v: f32 = number(cols[1], -4.0, 4.0).ok_or_else(|| bad(format!("valence {:?} is not a number in -4..4", cols[1])))?;
+            let v: f32 = number(cols[1], -4.0, 4.0)
+                .ok_or_else(|| bad(format!("valence {:?} is not a number in -4..4", cols[1])))?;
             lex.entry(&mut stemmer, &mut slot, cols[0]).valence = v;
             Ok(())
         })?;
@@ -86,7 +104,8 @@ impl Lexicon {
                 .iter()
                 .position(|c| *c == cols[1])
                 .ok_or_else(|| bad(format!("unknown category {:?}", cols[1])))?;
-            let w = number(cols[2], -10.0, 10.0).ok_or_else(|| bad(format!("weight {:?} is not a number in -10..10", cols[2])))?;
+            let w = number(cols[2], -10.0, 10.0)
+                .ok_or_else(|| bad(format!("weight {:?} is not a number in -10..10", cols[2])))?;
             lex.entry(&mut stemmer, &mut slot, cols[0]).cue = Some((cat as u8, w));
             Ok(())
         })?;
@@ -99,7 +118,8 @@ impl Lexicon {
                 "contrast" => ModifierKind::Contrast,
                 k => return Err(bad(format!("unknown modifier kind {k:?}"))),
             };
-            let f = number(cols[2], -2.0, 3.0).ok_or_else(|| bad(format!("factor {:?} is not a number in -2..3", cols[2])))?;
+            let f = number(cols[2], -2.0, 3.0)
+                .ok_or_else(|| bad(format!("factor {:?} is not a number in -2..3", cols[2])))?;
             lex.entry(&mut stemmer, &mut slot, cols[0]).modifier = Some((kind, f));
             Ok(())
         })?;
@@ -109,7 +129,12 @@ impl Lexicon {
         Ok(lex)
     }
 
-    fn entry(&mut self, stemmer: &mut StemCache, slot: &mut FxHashMap<Vec<Box<str>>, u32>, term: &str) -> &mut LexEntry {
+    fn entry(
+        &mut self,
+        stemmer: &mut StemCache,
+        slot: &mut FxHashMap<Vec<Box<str>>, u32>,
+        term: &str,
+    ) -> &mut LexEntry {
         let stems = term_stems(stemmer, term);
         let i = *slot.entry(stems.clone()).or_insert_with(|| {
             let i = self.entries.len() as u32;
@@ -148,7 +173,12 @@ impl Lexicon {
     /// The longest entry matching the stems at `at` (`stems[k]` is `None` for punctuation;
     /// hyphens between words are skipped, so "de-escalate" matches the entry "de escalate").
     /// Returns the entry and the index one past its last token.
-    pub fn match_at(&self, candidates: &[u32], stems: &[Option<&str>], at: usize) -> Option<(u32, usize)> {
+    pub fn match_at(
+        &self,
+        candidates: &[u32],
+        stems: &[Option<&str>],
+        at: usize,
+    ) -> Option<(u32, usize)> {
         candidates.iter().copied().find_map(|i| {
             let e = &self.entries[i as usize];
             let mut j = at;
@@ -179,7 +209,10 @@ fn term_stems(stemmer: &mut StemCache, term: &str) -> Vec<Box<str>> {
 }
 
 fn number(s: &str, lo: f32, hi: f32) -> Option<f32> {
-    s.trim().parse::<f32>().ok().filter(|v| v.is_finite() && *v >= lo && *v <= hi)
+    s.trim()
+        .parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= lo && *v <= hi)
 }
 
 fn for_rows(
@@ -204,7 +237,10 @@ fn for_rows(
         };
         let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
         if cols.len() != ncols || cols[0].is_empty() {
-            return Err(bad(format!("expected {ncols} tab-separated columns, found {}", cols.len())));
+            return Err(bad(format!(
+                "expected {ncols} tab-separated columns, found {}",
+                cols.len()
+            )));
         }
         row(&cols, &bad)?;
     }
@@ -221,14 +257,21 @@ mod tests {
         assert!(lex.len() > 2000, "{}", lex.len());
         let mut s = StemCache::new();
         let reject = s.stem("rejected").to_string();
-        let (i, _) = lex.match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0).unwrap();
+        let (i, _) = lex
+            .match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0)
+            .unwrap();
         let e = lex.entry_at(i);
         assert!(e.valence < 0.0 || e.cue.is_some_and(|(_, w)| w < 0.0));
     }
 
     #[test]
     fn multiword_entries_win_over_their_first_word() {
-        let lex = Lexicon::parse("term\tvalence\ncut\t-1\n", "term\tcategory\tweight\ncut ties\tREDUCE\t-5\n", "").unwrap();
+        let lex = Lexicon::parse(
+            "term\tvalence\ncut\t-1\n",
+            "term\tcategory\tweight\ncut ties\tREDUCE\t-5\n",
+            "",
+        )
+        .unwrap();
         let stems = [Some("cut"), Some("tie")];
         let (i, end) = lex.match_at(lex.starting_with("cut"), &stems, 0).unwrap();
         assert_eq!(lex.entry_at(i).cue, Some((15, -5.0)));
@@ -246,6 +289,9 @@ mod tests {
     #[test]
     fn rejects_out_of_range_values_with_file_and_line() {
         let err = Lexicon::parse("term\tvalence\ngood\t9\n", "", "").unwrap_err();
-        assert_eq!(err.to_string(), "data/lexicon/valence.tsv:2: valence \"9\" is not a number in -4..4");
+        assert_eq!(
+            err.to_string(),
+            "data/lexicon/valence.tsv:2: valence \"9\" is not a number in -4..4"
+        );
     }
 }

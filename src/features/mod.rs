@@ -1,7 +1,9 @@
 //! Features: articles → sparse rows. Role masking, stemmed unigrams and bigrams, negation
 //! marks, counterpart-context terms and cue categories become hashed sparse features weighted by
-//! sublinear TF × IDF (IDF learned at training time and stored) and L2-normalised; eleven dense
-//! lexicon features come first in every row. No I/O.
+//! sublinear TF × IDF (IDF learned at training time and stored). Each sentence's vector is
+//! L2-normalised and the document row is their relevance-weighted mean, so a long article is
+//! not diluted and every feature value traces back to one sentence; eleven dense lexicon
+//! features come first in every row. No I/O.
 
 mod extract;
 pub mod lexicon;
@@ -65,29 +67,58 @@ impl VectoriserParams {
     }
 }
 
-/// One document's aggregated sparse features (term frequencies by key) and dense features.
+/// One document's features before vectorising: per sentence, its weight and its term
+/// frequencies by key; and the document's dense features.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocFeatures {
-    /// `(key, summed value)`, sorted by key, keys unique.
-    pub tf: Vec<(u64, f32)>,
+    /// Per sentence: `(weight, [(key, summed value)])`, keys sorted and unique.
+    pub sentences: Vec<(f32, Vec<(u64, f32)>)>,
     /// Dense lexicon features.
     pub dense: [f32; N_DENSE],
 }
 
 impl DocFeatures {
-    /// Aggregates an extraction's occurrences by key.
+    /// Groups an extraction's occurrences by sentence and key.
     pub fn from_extracted(e: &Extracted) -> Self {
-        let mut tf: Vec<(u64, f32)> = e.occurrences.iter().map(|o| (o.key, o.value)).collect();
-        tf.sort_unstable_by_key(|p| p.0);
-        tf.dedup_by(|b, a| {
-            if a.0 == b.0 {
-                a.1 += b.1;
-                true
-            } else {
-                false
-            }
-        });
-        DocFeatures { tf, dense: e.dense }
+        let mut sentences: Vec<(f32, Vec<(u64, f32)>)> =
+            e.weights.iter().map(|&w| (w, Vec::new())).collect();
+        for o in &e.occurrences {
+            sentences[o.sentence as usize].1.push((o.key, o.value));
+        }
+        for (_, tf) in &mut sentences {
+            tf.sort_unstable_by_key(|p| p.0);
+            tf.dedup_by(|b, a| {
+                if a.0 == b.0 {
+                    a.1 += b.1;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        DocFeatures {
+            sentences,
+            dense: e.dense,
+        }
+    }
+
+    /// The effective number of sentences (`1 / Σ weight²`), see
+    /// [`crate::classifier::effective_sentences`].
+    pub fn effective_sentences(&self) -> f64 {
+        let w: Vec<f32> = self.sentences.iter().map(|s| s.0).collect();
+        crate::classifier::effective_sentences(&w)
+    }
+
+    /// Distinct keys of the document, sorted.
+    pub fn keys(&self) -> Vec<u64> {
+        let mut k: Vec<u64> = self
+            .sentences
+            .iter()
+            .flat_map(|(_, tf)| tf.iter().map(|p| p.0))
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k
     }
 }
 
@@ -131,11 +162,15 @@ impl Vectoriser {
     ///
     /// # Errors
     /// [`Error::Training`] when no feature reaches `min_df`.
-    pub fn fit(params: VectoriserParams, docs: &[&DocFeatures], names: &Names) -> Result<Vectoriser> {
+    pub fn fit(
+        params: VectoriserParams,
+        docs: &[&DocFeatures],
+        names: &Names,
+    ) -> Result<Vectoriser> {
         let params = params.check()?;
         let mut df: FxHashMap<u64, u32> = FxHashMap::default();
         for d in docs {
-            for &(k, _) in &d.tf {
+            for k in d.keys() {
                 *df.entry(k).or_insert(0) += 1;
             }
         }
@@ -158,7 +193,12 @@ impl Vectoriser {
             .collect();
         let names = keys
             .iter()
-            .map(|k| names.get(k).cloned().unwrap_or_else(|| format!("#{k:016x}")))
+            .map(|k| {
+                names
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{k:016x}"))
+            })
             .collect();
         let mut v = Vectoriser {
             params,
@@ -188,7 +228,9 @@ impl Vectoriser {
     pub fn validate(&self) -> Result<()> {
         self.params.clone().check()?;
         if self.keys.len() != self.names.len() || self.keys.len() != self.idf.len() {
-            return Err(Error::InvalidParams("vectoriser arrays differ in length".into()));
+            return Err(Error::InvalidParams(
+                "vectoriser arrays differ in length".into(),
+            ));
         }
         Ok(())
     }
@@ -225,15 +267,32 @@ impl Vectoriser {
         }
     }
 
-    /// Turns aggregated document features into a row.
+    /// Turns document features into a row: the weighted mean of each sentence's
+    /// unit-length TF-IDF vector, after the dense features.
     pub fn transform(&self, doc: &DocFeatures) -> Row {
-        let mut cols: Vec<(u32, f32)> = doc
-            .tf
-            .iter()
-            .filter_map(|&(k, tf)| self.column(k).map(|c| (c, sublinear(tf) * self.idf(c))))
-            .collect();
-        cols.sort_unstable_by_key(|p| p.0);
-        let norm = cols.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        let mut acc: Vec<(u32, f32)> = Vec::new();
+        let mut cols: Vec<(u32, f32)> = Vec::new();
+        for (weight, tf) in &doc.sentences {
+            cols.clear();
+            cols.extend(
+                tf.iter().filter_map(|&(k, tf)| {
+                    self.column(k).map(|c| (c, sublinear(tf) * self.idf(c)))
+                }),
+            );
+            let norm = cols.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                acc.extend(cols.iter().map(|&(c, v)| (c, weight * v / norm)));
+            }
+        }
+        acc.sort_unstable_by_key(|p| p.0);
+        acc.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1 += b.1;
+                true
+            } else {
+                false
+            }
+        });
         let mut row = Row::default();
         for (i, &d) in doc.dense.iter().enumerate() {
             if d != 0.0 {
@@ -241,9 +300,9 @@ impl Vectoriser {
                 row.values.push(d * self.params.dense_scale);
             }
         }
-        for (c, v) in cols {
+        for (c, v) in acc {
             row.indices.push(c);
-            row.values.push(if norm > 0.0 { v / norm } else { 0.0 });
+            row.values.push(v);
         }
         row
     }

@@ -1,8 +1,8 @@
 //! Binary evaluation metrics (accuracy, macro-F1, ROC-AUC, confusion counts), using linfa's
 //! confusion matrix and ROC where they fit.
 
-use linfa::prelude::BinaryClassification;
 use linfa::dataset::Pr;
+use linfa::prelude::BinaryClassification;
 use serde::Serialize;
 
 /// Confusion counts with the positive class first.
@@ -45,7 +45,11 @@ fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
 impl BinaryMetrics {
     /// Computes metrics from probabilities of the positive class and the truth.
     pub fn compute(probabilities: &[f64], truth: &[bool]) -> BinaryMetrics {
-        assert_eq!(probabilities.len(), truth.len(), "one probability per truth");
+        assert_eq!(
+            probabilities.len(),
+            truth.len(),
+            "one probability per truth"
+        );
         let mut c = ConfusionCounts::default();
         for (&p, &t) in probabilities.iter().zip(truth) {
             match (p >= 0.5, t) {
@@ -56,10 +60,18 @@ impl BinaryMetrics {
             }
         }
         let n = truth.len();
-        let accuracy = if n == 0 { f64::NAN } else { (c.tp + c.tn) as f64 / n as f64 };
+        let accuracy = if n == 0 {
+            f64::NAN
+        } else {
+            (c.tp + c.tn) as f64 / n as f64
+        };
         let macro_f1 = (f1(c.tp, c.fp, c.fn_) + f1(c.tn, c.fn_, c.fp)) / 2.0;
         let has_both = truth.iter().any(|&t| t) && truth.iter().any(|&t| !t);
-        let roc_auc = if has_both { auc(probabilities, truth) } else { f64::NAN };
+        let roc_auc = if has_both {
+            auc(probabilities, truth)
+        } else {
+            f64::NAN
+        };
         BinaryMetrics {
             n,
             accuracy,
@@ -91,7 +103,15 @@ mod tests {
         let p = [0.9, 0.8, 0.3, 0.6, 0.1, 0.2];
         let t = [true, true, true, false, false, false];
         let m = BinaryMetrics::compute(&p, &t);
-        assert_eq!(m.confusion, ConfusionCounts { tp: 2, fp: 1, fn_: 1, tn: 2 });
+        assert_eq!(
+            m.confusion,
+            ConfusionCounts {
+                tp: 2,
+                fp: 1,
+                fn_: 1,
+                tn: 2
+            }
+        );
         assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
         assert!((m.macro_f1 - 2.0 / 3.0).abs() < 1e-12);
         // 9 positive-negative pairs, 8 ordered correctly.

@@ -433,7 +433,7 @@ fn split(
             continue;
         }
         let gain = total - pre.sse(a, c) - pre.sse(c, b);
-        if best.map_or(true, |(g, _)| gain > g) {
+        if best.is_none_or(|(g, _)| gain > g) {
             best = Some((gain, c));
         }
     }

@@ -588,7 +588,7 @@ pub(crate) fn assign_cluster(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> R
                 continue;
             };
             let s = sig.similarity(&other_sig);
-            if s >= dedup::THRESHOLD && best.as_ref().map_or(true, |(b, _)| s > *b) {
+            if s >= dedup::THRESHOLD && best.as_ref().is_none_or(|(b, _)| s > *b) {
                 best = Some((s, cluster.unwrap_or(other)));
             }
         }

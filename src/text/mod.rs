@@ -51,12 +51,12 @@ const NEGATORS: &[&str] = &[
 
 /// Words that close a negation scope: what follows them is a new clause.
 const SCOPE_BREAKERS: &[&str] = &[
-    "but", "however", "although", "though", "yet", "while", "whereas", "instead", "and", "or",
-    "which", "who", "because", "since", "unless", "said", "says",
+    "but", "however", "although", "though", "yet", "while", "whereas", "instead", "which", "who",
+    "because", "since", "unless", "said", "says",
 ];
 
 /// Longest negation scope, in words after the negator.
-pub const MAX_NEGATION_SCOPE: usize = 4;
+pub const MAX_NEGATION_SCOPE: usize = 6;
 
 /// True when the normalised word opens a negation scope (`not`, `never`, `didn't`, ...).
 pub fn is_negator(norm: &str) -> bool {
@@ -113,26 +113,54 @@ mod tests {
             tokenize(text, &mut v);
             v
         };
-        let norms: Vec<String> = toks.iter().map(|t| normalize_word(t.text(text)).into_owned()).collect();
+        let norms: Vec<String> = toks
+            .iter()
+            .map(|t| normalize_word(t.text(text)).into_owned())
+            .collect();
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut neg = Vec::new();
-        negation_scope(&toks, |i| is_negator(refs[i]), |i| is_scope_breaker(refs[i]), &mut neg);
-        norms.iter().zip(neg).filter(|(_, n)| *n).map(|(w, _)| w.clone()).collect()
+        negation_scope(
+            &toks,
+            |i| is_negator(refs[i]),
+            |i| is_scope_breaker(refs[i]),
+            &mut neg,
+        );
+        norms
+            .iter()
+            .zip(neg)
+            .filter(|(_, n)| *n)
+            .map(|(w, _)| w.clone())
+            .collect()
     }
 
     #[test]
     fn negation_covers_the_following_clause_words() {
-        assert_eq!(scope("Havana did not reject the offer, officials said."), ["reject", "the", "offer"]);
-        assert_eq!(scope("There is no dialogue with Washington"), ["dialogue", "with", "washington"]);
+        assert_eq!(
+            scope("Havana did not reject the offer, officials said."),
+            ["reject", "the", "offer"]
+        );
+        assert_eq!(
+            scope("There is no dialogue with Washington"),
+            ["dialogue", "with", "washington"]
+        );
         assert_eq!(scope("It never agreed but later signed"), ["agreed"]);
+        assert_eq!(scope("has not entered any political or diplomatic talks"), ["entered", "any", "political", "or", "diplomatic", "talks"]);
         assert_eq!(scope("They didn't condemn it"), ["condemn", "it"]);
     }
 
     #[test]
     fn analyze_splits_sentences_around_abbreviations() {
-        let text = "The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana. \"We agree,\" he said. Next?";
+        let text =
+            "The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana. \"We agree,\" he said. Next?";
         let a = analyze(text);
         let s: Vec<&str> = a.sentences.iter().map(|s| &text[s.start..s.end]).collect();
-        assert_eq!(s, ["The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana.", "\"We agree,\" he said.", "Next?"]);
+        assert_eq!(
+            s,
+            [
+                "The U.S. and Mr. Díaz-Canel met on Jan. 5 in Havana.",
+                "\"We agree,\" he said.",
+                "Next?"
+            ]
+        );
     }
 }

@@ -17,7 +17,10 @@ use unicode_normalization::UnicodeNormalization;
 /// assert_eq!(stance::text::normalize_word("Díaz-Canel’s"), "diaz-canel's");
 /// ```
 pub fn normalize_word(word: &str) -> Cow<'_, str> {
-    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if word
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         return Cow::Borrowed(word);
     }
     let mut s = String::with_capacity(word.len());

@@ -20,17 +20,46 @@ pub struct Sentence {
 /// Words after which a full stop does not end the sentence.
 const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "capt", "cpt", "sgt", "maj", "adm",
-    "cmdr", "sen", "rep", "gov", "pres", "amb", "st", "ste", "mt", "ft", "jr", "sr", "rev",
-    "hon", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "no", "nos", "vs", "v", "inc", "ltd", "co", "corp", "dept", "univ", "approx", "est",
-    "fig", "vol", "art", "para", "cf", "al", "op",
+    "cmdr", "sen", "rep", "gov", "pres", "amb", "st", "ste", "mt", "ft", "jr", "sr", "rev", "hon",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no",
+    "nos", "vs", "v", "inc", "ltd", "co", "corp", "dept", "univ", "approx", "est", "fig", "vol",
+    "art", "para", "cf", "al", "op",
 ];
 
 /// Capitalised words that, after a dotted abbreviation such as "U.S.", start a new sentence.
 const OPENERS: &[&str] = &[
-    "The", "He", "She", "It", "They", "We", "I", "But", "In", "On", "At", "A", "An", "This",
-    "That", "These", "Those", "Its", "His", "Her", "Their", "Our", "There", "Meanwhile",
-    "However", "According", "After", "Earlier", "Later", "Last", "Officials", "Analysts",
+    "The",
+    "He",
+    "She",
+    "It",
+    "They",
+    "We",
+    "I",
+    "But",
+    "In",
+    "On",
+    "At",
+    "A",
+    "An",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "Its",
+    "His",
+    "Her",
+    "Their",
+    "Our",
+    "There",
+    "Meanwhile",
+    "However",
+    "According",
+    "After",
+    "Earlier",
+    "Later",
+    "Last",
+    "Officials",
+    "Analysts",
 ];
 
 /// Longest line, in bytes, that counts as a heading when it ends without punctuation.
@@ -123,7 +152,10 @@ fn opens_sentence(text: &str, t: Token) -> bool {
     let c = s.chars().next().unwrap_or(' ');
     c.is_uppercase()
         || c.is_numeric()
-        || matches!(s, "\"" | "“" | "'" | "‘" | "(" | "[" | "«" | "-" | "—" | "–")
+        || matches!(
+            s,
+            "\"" | "“" | "'" | "‘" | "(" | "[" | "«" | "-" | "—" | "–"
+        )
 }
 
 fn newline_ends_sentence(text: &str, tokens: &[Token], i: usize, line_start: usize) -> bool {
@@ -158,19 +190,37 @@ mod tests {
 
     #[test]
     fn abbreviation_then_opener_ends_the_sentence() {
-        assert_eq!(split("He met the U.S. The talks ended."), ["He met the U.S.", "The talks ended."]);
-        assert_eq!(split("Gen. J. Smith spoke on Sept. 3. Then he left."), ["Gen. J. Smith spoke on Sept. 3.", "Then he left."]);
+        assert_eq!(
+            split("He met the U.S. The talks ended."),
+            ["He met the U.S.", "The talks ended."]
+        );
+        assert_eq!(
+            split("Gen. J. Smith spoke on Sept. 3. Then he left."),
+            ["Gen. J. Smith spoke on Sept. 3.", "Then he left."]
+        );
     }
 
     #[test]
     fn quotes_close_with_their_sentence() {
-        assert_eq!(split("\"We refuse.\" The minister left! Why?"), ["\"We refuse.\"", "The minister left!", "Why?"]);
+        assert_eq!(
+            split("\"We refuse.\" The minister left! Why?"),
+            ["\"We refuse.\"", "The minister left!", "Why?"]
+        );
     }
 
     #[test]
     fn bullets_and_headings_are_their_own_sentences() {
         let text = "Cuba rejected talks.\nRead More:\n- UK and France Agree\n- Curfew Imposed in Nepal\nHis response came later.";
-        assert_eq!(split(text), ["Cuba rejected talks.", "Read More:", "- UK and France Agree", "- Curfew Imposed in Nepal", "His response came later."]);
+        assert_eq!(
+            split(text),
+            [
+                "Cuba rejected talks.",
+                "Read More:",
+                "- UK and France Agree",
+                "- Curfew Imposed in Nepal",
+                "His response came later."
+            ]
+        );
     }
 
     #[test]

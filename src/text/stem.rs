@@ -22,7 +22,9 @@ impl Default for StemCache {
 
 impl std::fmt::Debug for StemCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StemCache").field("cached", &self.memo.len()).finish()
+        f.debug_struct("StemCache")
+            .field("cached", &self.memo.len())
+            .finish()
     }
 }
 

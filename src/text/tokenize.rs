@@ -109,7 +109,10 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
                 if d == '.' {
                     let word_len = j - start;
                     let single_letter_run = (word_len == 1 || dotted)
-                        && text[start..j].chars().last().is_some_and(char::is_alphabetic);
+                        && text[start..j]
+                            .chars()
+                            .last()
+                            .is_some_and(char::is_alphabetic);
                     if single_letter_run
                         && next.is_some_and(char::is_alphabetic)
                         && !char_at(j + 1 + next.map_or(0, char::len_utf8))
@@ -125,15 +128,20 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
                         break;
                     }
                 }
-                if (d == '.' || d == ',') && has_digit && !has_alpha && next.is_some_and(|n| n.is_ascii_digit()) {
+                if (d == '.' || d == ',')
+                    && has_digit
+                    && !has_alpha
+                    && next.is_some_and(|n| n.is_ascii_digit())
+                {
                     j += 1;
                     continue;
                 }
                 break;
             }
-            let kind = if has_digit && !has_alpha {
-                TokenKind::Number
-            } else if has_digit && text[start..j].starts_with(|c: char| c.is_numeric()) {
+            // "3.5", "1,000", "3rd" are numbers; "G7" is a word.
+            let kind = if has_digit
+                && (!has_alpha || text[start..j].starts_with(|c: char| c.is_numeric()))
+            {
                 TokenKind::Number
             } else {
                 TokenKind::Word
@@ -151,7 +159,9 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
                 if is_apostrophe(a) {
                     let after = i + a.len_utf8();
                     match char_at(after) {
-                        Some('s') | Some('S') if !char_at(after + 1).is_some_and(char::is_alphanumeric) => {
+                        Some('s') | Some('S')
+                            if !char_at(after + 1).is_some_and(char::is_alphanumeric) =>
+                        {
                             i = after + 1;
                         }
                         Some(n) if !n.is_alphanumeric() => i = after,
@@ -185,7 +195,9 @@ enum CharClass {
 
 fn unicode_class(c: char) -> CharClass {
     match c {
-        '\u{200B}'..='\u{200F}' | '\u{FEFF}' | '\u{0300}'..='\u{036F}' | '\u{00AD}' => CharClass::Ignorable,
+        '\u{200B}'..='\u{200F}' | '\u{FEFF}' | '\u{0300}'..='\u{036F}' | '\u{00AD}' => {
+            CharClass::Ignorable
+        }
         _ if c.is_control() => CharClass::Ignorable,
         _ => CharClass::Other,
     }
@@ -204,21 +216,36 @@ mod tests {
 
     #[test]
     fn keeps_dotted_abbreviations_and_drops_possessives() {
-        assert_eq!(words("The U.S. said Cuba's stance"), ["The", "U.S.", "said", "Cuba", "stance"]);
-        assert_eq!(words("the US-led talks"), ["the", "US", "-", "led", "talks"]);
-        assert_eq!(words("Washington’s offer, don't"), ["Washington", "offer", ",", "don't"]);
+        assert_eq!(
+            words("The U.S. said Cuba's stance"),
+            ["The", "U.S.", "said", "Cuba", "stance"]
+        );
+        assert_eq!(
+            words("the US-led talks"),
+            ["the", "US", "-", "led", "talks"]
+        );
+        assert_eq!(
+            words("Washington’s offer, don't"),
+            ["Washington", "offer", ",", "don't"]
+        );
         assert_eq!(words("Côte d'Ivoire"), ["Côte", "d'Ivoire"]);
     }
 
     #[test]
     fn numbers_keep_inner_separators() {
-        assert_eq!(words("1,000 troops and 3.5%. G7"), ["1,000", "troops", "and", "3.5", "%", ".", "G7"]);
+        assert_eq!(
+            words("1,000 troops and 3.5%. G7"),
+            ["1,000", "troops", "and", "3.5", "%", ".", "G7"]
+        );
     }
 
     #[test]
     fn sentence_final_abbreviation_keeps_its_dot() {
         assert_eq!(words("with the U.S. The"), ["with", "the", "U.S.", "The"]);
-        assert_eq!(words("a U.N.-backed plan"), ["a", "U.N.", "-", "backed", "plan"]);
+        assert_eq!(
+            words("a U.N.-backed plan"),
+            ["a", "U.N.", "-", "backed", "plan"]
+        );
     }
 
     proptest! {

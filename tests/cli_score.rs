@@ -1,0 +1,413 @@
+//! End-to-end tests of `stance score`, `train`, `eval` and `actors` through the built binary.
+//! Every test works in its own temporary directory and never touches the network or ../shared
+//! (except the one test that reads the shared seed article, which skips when it is absent).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn stance(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("stance runs")
+}
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+fn jsonl(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "stance failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn record(id: &str, text: &str, counterpart: &str) -> String {
+    serde_json::json!({"id": id, "text": text, "counterpart": counterpart}).to_string() + "\n"
+}
+
+const HAVANA: &str = "Havana's foreign ministry said on Monday that Cuba would not hold any political talks \
+with the United States while the embargo stayed in place.\n\
+\"There is no dialogue with Washington beyond technical contacts on migration,\" the ministry said, \
+rejecting the White House's claim that negotiations were under way.\n\
+Cuban officials accused the US administration of waging economic war and of trying to force \
+concessions through threats.\n\
+Trade between the two countries has been limited for decades.";
+
+#[test]
+fn rejection_of_dialogue_scores_confrontational_toward_the_us_by_any_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "havana.txt", HAVANA.as_bytes());
+    for name in ["United States", "Washington", "the White House", "USA"] {
+        let out = stance(
+            &[
+                "score",
+                "--counterpart",
+                name,
+                "--format",
+                "jsonl",
+                f.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        let r = &jsonl(&out)[0];
+        assert_eq!(r["id"], "havana");
+        assert_eq!(r["counterpart"], "United States", "{name}");
+        assert_eq!(r["label"], "confrontational", "{name}: {r}");
+        assert!(r["score"].as_f64().unwrap() < 0.0);
+        assert!(r["mentions"].as_u64().unwrap() >= 4, "{r}");
+        let top = r["evidence"][0]["sentence"].as_str().unwrap();
+        assert!(
+            top.contains("dialogue") || top.contains("talks") || top.contains("accused"),
+            "{top}"
+        );
+    }
+}
+
+#[test]
+fn praise_and_condemnation_in_one_article_split_by_counterpart() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Turkey's foreign ministry praised Qatar for its tireless mediation and thanked Doha for hosting \
+the talks. In the same statement Ankara condemned Israel for the deadly strikes and accused the Israeli \
+government of sabotaging the truce.";
+    let mut input = record("a", text, "Qatar");
+    input += &record("b", text, "Israel");
+    let f = write(dir.path(), "mixed.jsonl", input.as_bytes());
+    let rows = jsonl(&stance(
+        &["score", "--actor", "Turkey", f.to_str().unwrap()],
+        dir.path(),
+    ));
+    assert!(
+        rows[0]["score"].as_f64().unwrap() > 0.0,
+        "toward Qatar: {}",
+        rows[0]
+    );
+    assert!(
+        rows[1]["score"].as_f64().unwrap() < 0.0,
+        "toward Israel: {}",
+        rows[1]
+    );
+}
+
+#[test]
+fn evidence_and_intercept_add_up_to_the_logit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Seoul welcomed Tokyo's apology. Both sides agreed to resume talks.";
+    let f = write(dir.path(), "a.jsonl", record("x", text, "Japan").as_bytes());
+    let r = &jsonl(&stance(&["score", f.to_str().unwrap()], dir.path()))[0];
+    let p = r["p_conciliatory"].as_f64().unwrap();
+    let logit = (p / (1.0 - p)).ln();
+    let sum: f64 = r["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["contribution"].as_f64().unwrap())
+        .sum::<f64>()
+        + r["intercept"].as_f64().unwrap();
+    assert!((sum - logit).abs() < 1e-3, "sum {sum} logit {logit}");
+    assert!((r["score"].as_f64().unwrap() - (2.0 * p - 1.0)).abs() < 1e-9);
+}
+
+#[test]
+fn malformed_json_names_file_and_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = record("a", "Cuba thanked Mexico.", "Mexico");
+    input += "{\"id\": \"b\", \"text\": \n";
+    let f = write(dir.path(), "bad.jsonl", input.as_bytes());
+    let out = stance(&["score", f.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.jsonl:2:") && err.contains("malformed JSON"),
+        "{err}"
+    );
+    // The record before the bad line was scored; nothing after it.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn non_utf8_input_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = record("a", "fine", "Cuba").into_bytes();
+    input.extend_from_slice(b"{\"id\":\"b\",\"text\":\"caf\xe9\"}\n");
+    let f = write(dir.path(), "latin1.jsonl", &input);
+    let out = stance(&["score", f.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("latin1.jsonl:2: not valid UTF-8"));
+}
+
+#[test]
+fn empty_text_and_unmentioned_counterpart_give_zero_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = record("empty", "", "Cuba");
+    input += &record(
+        "elsewhere",
+        "Rain is expected across the region on Friday.",
+        "Gondor",
+    );
+    let f = write(dir.path(), "a.jsonl", input.as_bytes());
+    let rows = jsonl(&stance(&["score", f.to_str().unwrap()], dir.path()));
+    for r in &rows {
+        assert_eq!(r["mentions"], 0);
+        let s = r["score"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&s));
+    }
+    assert_eq!(rows[1]["counterpart"], "Gondor");
+}
+
+#[test]
+fn keeps_input_order_over_many_records_and_reads_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::new();
+    for i in 0..1500 {
+        let text = if i % 3 == 0 {
+            "Moscow threatened Kyiv with new strikes."
+        } else {
+            "Kyiv and Moscow agreed to swap prisoners."
+        };
+        input += &record(&format!("r{i}"), &text.repeat(1 + i % 7), "Ukraine");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["score", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 1500);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["id"], format!("r{i}"));
+    }
+    let _ = dir;
+}
+
+#[test]
+fn refuses_missing_truncated_foreign_and_future_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "a.jsonl", record("a", "x", "Cuba").as_bytes());
+    let good = String::from_utf8(
+        stance(
+            &[
+                "train",
+                "--folds",
+                "0",
+                "--out",
+                "m",
+                &small_training_set(dir.path()),
+            ],
+            dir.path(),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(good.contains("wrote"), "{good}");
+    let model = std::fs::read_to_string(dir.path().join("m/model.json")).unwrap();
+    let cases = [
+        ("missing.json", None, "missing.json"),
+        (
+            "truncated.json",
+            Some(model[..model.len() / 2].to_string()),
+            "not a stance model",
+        ),
+        (
+            "foreign.json",
+            Some("{\"weights\": [1, 2]}".to_string()),
+            "not a stance model",
+        ),
+        (
+            "future.json",
+            Some(model.replace("\"format_version\":1", "\"format_version\":99")),
+            "format version 99",
+        ),
+    ];
+    for (name, content, expect) in cases {
+        if let Some(c) = content {
+            write(dir.path(), name, c.as_bytes());
+        }
+        let out = stance(
+            &["score", "--model", name, input.to_str().unwrap()],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{name}: {err}");
+    }
+}
+
+fn small_training_set(dir: &Path) -> String {
+    let conc = [
+        "Cuba welcomed the agreement with Mexico and praised its support.",
+        "Hanoi thanked Tokyo for aid and agreed to deepen cooperation.",
+        "Seoul and Tokyo agreed to resume talks and signed a deal.",
+        "Kenya praised Somalia for releasing the detained fishermen.",
+        "Ankara welcomed Athens' offer of help after the earthquake.",
+        "India and Pakistan agreed to reopen the border crossing.",
+        "Brazil pledged aid to Bolivia and praised the new accord.",
+        "Chile thanked Peru for its cooperation on the rescue.",
+        "Ghana and Togo signed a trade agreement and praised each other.",
+        "Norway welcomed Sweden's support for the joint plan.",
+    ];
+    let conf = [
+        "Cuba condemned the sanctions imposed by Washington.",
+        "Beijing accused Manila of provocations and threatened retaliation.",
+        "Moscow expelled diplomats and condemned the alliance.",
+        "Tehran rejected the demands and threatened to retaliate.",
+        "Pyongyang fired missiles and denounced Seoul's drills.",
+        "Caracas accused Bogota of plotting and closed the border.",
+        "Baku condemned Yerevan for shelling border villages.",
+        "Addis Ababa rejected Cairo's demands and accused it of threats.",
+        "Belgrade protested Pristina's arrests and threatened sanctions.",
+        "Rabat recalled its ambassador and condemned Algiers.",
+    ];
+    let mut s = String::new();
+    for (i, t) in conc.iter().enumerate() {
+        s += &(serde_json::json!({"id": format!("c{i}"), "text": t, "label": "conciliatory"})
+            .to_string()
+            + "\n");
+    }
+    for (i, t) in conf.iter().enumerate() {
+        s += &(serde_json::json!({"id": format!("f{i}"), "text": t, "label": "confrontational"})
+            .to_string()
+            + "\n");
+    }
+    write(dir, "train.jsonl", s.as_bytes())
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn train_prints_cross_validation_writes_a_card_and_the_model_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = small_training_set(dir.path());
+    let out = stance(
+        &[
+            "train", "--folds", "2", "--min-df", "1", "--out", "m", &train, "--eval", &train,
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2-fold cross-validation: accuracy"),
+        "{stdout}"
+    );
+    let card = std::fs::read_to_string(dir.path().join("m/CARD.md")).unwrap();
+    assert!(
+        card.contains("train.jsonl")
+            && card.contains("cross-validation")
+            && card.contains("Held-out")
+    );
+    let input = write(
+        dir.path(),
+        "a.jsonl",
+        record(
+            "a",
+            "Rabat condemned Algiers and recalled its ambassador.",
+            "Algeria",
+        )
+        .as_bytes(),
+    );
+    let r = &jsonl(&stance(
+        &["score", "--model", "m/model.json", input.to_str().unwrap()],
+        dir.path(),
+    ))[0];
+    assert!(r["p_conciliatory"].as_f64().unwrap() < 0.5, "{r}");
+    let ev = stance(
+        &["eval", "--json", "--model", "m/model.json", &train],
+        dir.path(),
+    );
+    let v: Value = serde_json::from_slice(&ev.stdout).unwrap();
+    assert_eq!(v[0]["metrics"]["n"], 20);
+}
+
+#[test]
+fn train_with_a_bad_line_writes_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "t.jsonl", b"{\"id\":\"a\",\"text\":\"x\",\"label\":\"conciliatory\"}\n{\"id\":\"b\",\"text\":\"y\",\"label\":\"friendly\"}\n");
+    let out = stance(&["train", "--out", "m", f.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("t.jsonl:2:"));
+    assert!(!dir.path().join("m/model.json").exists());
+}
+
+#[test]
+fn actors_shows_what_names_resolve_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stance(&["actors", "the Kremlin", "Gondor"], dir.path());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("\"the Kremlin\" → Russia") && s.contains("RUS"),
+        "{s}"
+    );
+    assert!(s.contains("matched literally"), "{s}");
+}
+
+#[test]
+fn tsv_and_text_formats_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "a.jsonl",
+        record("a\tb", "Cuba thanked Mexico for the aid.", "Mexico").as_bytes(),
+    );
+    let tsv = stance(
+        &["score", "--format", "tsv", f.to_str().unwrap()],
+        dir.path(),
+    );
+    let s = String::from_utf8_lossy(&tsv.stdout);
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1].split('\t').count(), 7);
+    let text = stance(
+        &["score", "--format", "text", f.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&text.stdout).contains("→ Mexico"));
+}
+
+#[test]
+fn seed_article_from_shared_fixtures() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed_cuba_us.txt");
+    if !seed.exists() {
+        eprintln!("skipped: {} is not present", seed.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["United States", "Washington"] {
+        let out = stance(
+            &["score", "--counterpart", name, seed.to_str().unwrap()],
+            dir.path(),
+        );
+        let r = &jsonl(&out)[0];
+        assert_eq!(r["label"], "confrontational", "{name}: {r}");
+        let ev: Vec<&str> = r["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["sentence"].as_str().unwrap())
+            .collect();
+        assert!(ev.iter().any(|s| s.contains("dialogue")), "{ev:?}");
+    }
+}
