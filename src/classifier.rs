@@ -680,6 +680,8 @@ where
                 }
             });
         }
+        // Only the workers may hold the receiving end: once they stop, the reader must stop too.
+        drop(work_rx);
         drop(done_tx);
         let mut pending: std::collections::BTreeMap<usize, Done<T>> = Default::default();
         let mut want = 0;

@@ -411,3 +411,37 @@ fn seed_article_from_shared_fixtures() {
         assert!(ev.iter().any(|s| s.contains("dialogue")), "{ev:?}");
     }
 }
+
+/// Regression: a reader blocked on a full work queue kept `score` alive after its output pipe
+/// closed (`stance score big.jsonl | head`), because the queue's receiver outlived the workers.
+#[test]
+fn closed_output_pipe_ends_score_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::new();
+    for i in 0..20_000 {
+        input += &record(&format!("r{i}"), "Moscow threatened Kyiv with new strikes, officials said.", "Ukraine");
+    }
+    let f = write(dir.path(), "big.jsonl", input.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["score", f.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("stance score kept running after its output closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
