@@ -500,9 +500,21 @@ impl Scorer<'_> {
         // ones that pushed against it; each with its top terms.
         let toward = if logit >= 0.0 { 1.0 } else { -1.0 };
         let mut order: Vec<usize> = (0..n_sent).filter(|&s| sent_total[s] != 0.0).collect();
-        order.sort_by(|&a, &b| (toward * sent_total[b]).total_cmp(&(toward * sent_total[a])).then(a.cmp(&b)));
-        let support = order.iter().take_while(|&&s| toward * sent_total[s] > 0.0).count();
-        let mut against: Vec<usize> = order[support..].iter().rev().copied().take(EVIDENCE_AGAINST).collect();
+        order.sort_by(|&a, &b| {
+            (toward * sent_total[b])
+                .total_cmp(&(toward * sent_total[a]))
+                .then(a.cmp(&b))
+        });
+        let support = order
+            .iter()
+            .take_while(|&&s| toward * sent_total[s] > 0.0)
+            .count();
+        let mut against: Vec<usize> = order[support..]
+            .iter()
+            .rev()
+            .copied()
+            .take(EVIDENCE_AGAINST)
+            .collect();
         order.truncate(support.min(EVIDENCE_SENTENCES));
         order.append(&mut against);
         let mut chosen: Vec<Vec<(u32, f64)>> = vec![Vec::new(); order.len()];
@@ -723,37 +735,29 @@ fn prepare(
     lexicon: &Arc<Lexicon>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Prepared {
-    let g = Gazetteer::builtin();
-    let mut ex = Extractor::new(lexicon.clone());
-    let mut out = Extracted::default();
-    let mut names = Names::default();
+    // Contiguous halves (or more) on separate threads, concatenated in order.
+    let workers = worker_threads().min(records.len().max(1));
+    let chunk = records.len().div_ceil(workers).max(1);
+    let parts: Vec<(Vec<DocFeatures>, Names)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || extract_all(part, lexicon)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("extraction worker"))
+            .collect()
+    });
     let mut docs = Vec::with_capacity(records.len());
-    let mut labels = Vec::with_capacity(records.len());
-    let mut cache: FxHashMap<String, ActorRef> = FxHashMap::default();
-    let mut resolve = |n: Option<&String>| {
-        n.map(|n| {
-            cache
-                .entry(n.clone())
-                .or_insert_with(|| g.resolve(n))
-                .clone()
-        })
-    };
-    for (i, r) in records.iter().enumerate() {
-        let cp = resolve(r.counterpart.as_ref());
-        let act = resolve(r.actor.as_ref());
-        ex.extract(
-            &r.text,
-            cp.as_ref(),
-            act.as_ref(),
-            Some(&mut names),
-            &mut out,
-        );
-        docs.push(DocFeatures::from_extracted(&out));
-        labels.push(r.label.unwrap_or(Label::Neutral));
-        if i % 1000 == 999 {
-            progress(i + 1, records.len());
-        }
+    let mut names = Names::default();
+    for (d, n) in parts {
+        docs.extend(d);
+        names.extend(n);
     }
+    let labels = records
+        .iter()
+        .map(|r| r.label.unwrap_or(Label::Neutral))
+        .collect();
     progress(records.len(), records.len());
     Prepared {
         docs,
@@ -778,7 +782,8 @@ fn fit_subset(
             .map(|&i| prepared.labels[i])
             .collect::<Vec<_>>(),
     );
-    let data = DatasetBase::new(records, targets).with_weights(Array1::from(record_weights(params, prepared, subset)));
+    let data = DatasetBase::new(records, targets)
+        .with_weights(Array1::from(record_weights(params, prepared, subset)));
     let model = params.model.fit(&data)?;
     Ok((vectoriser, model))
 }
@@ -794,12 +799,53 @@ fn record_weights(params: &TrainParams, prepared: &Prepared, subset: &[usize]) -
         *per_source.entry(prepared.sources[i]).or_insert(0) += 1;
     }
     let share = subset.len() as f32 / per_source.len() as f32;
-    subset.iter().map(|&i| share / per_source[&prepared.sources[i]] as f32).collect()
+    subset
+        .iter()
+        .map(|&i| share / per_source[&prepared.sources[i]] as f32)
+        .collect()
 }
 
 fn predict(v: &Vectoriser, m: &LogisticRegression, doc: &DocFeatures) -> f64 {
     let row = v.transform(doc);
     m.probability(&row.indices, &row.values)
+}
+
+/// Threads to use for parallel work: the machine's cores.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1)
+}
+
+/// Extracts training features of records, with the names of their features.
+fn extract_all(records: &[Article], lexicon: &Arc<Lexicon>) -> (Vec<DocFeatures>, Names) {
+    let g = Gazetteer::builtin();
+    let mut ex = Extractor::new(lexicon.clone());
+    let mut out = Extracted::default();
+    let mut names = Names::default();
+    let mut cache: FxHashMap<String, ActorRef> = FxHashMap::default();
+    let mut resolve = |n: Option<&String>| {
+        n.map(|n| {
+            cache
+                .entry(n.clone())
+                .or_insert_with(|| g.resolve(n))
+                .clone()
+        })
+    };
+    let mut docs = Vec::with_capacity(records.len());
+    for r in records {
+        let cp = resolve(r.counterpart.as_ref());
+        let act = resolve(r.actor.as_ref());
+        ex.extract(
+            &r.text,
+            cp.as_ref(),
+            act.as_ref(),
+            Some(&mut names),
+            &mut out,
+        );
+        docs.push(DocFeatures::from_extracted(&out));
+    }
+    (docs, names)
 }
 
 /// Deterministic stratified fold assignment.
@@ -895,20 +941,51 @@ pub fn train(
     let mut neutral_band = 0.0;
     if params.folds >= 2 {
         let fold_of = folds(&labels, params.folds, params.seed);
-        let mut acc = Vec::new();
-        let mut f1 = Vec::new();
-        let mut auc = Vec::new();
-        let mut oof = vec![0.5; all.len()];
-        for f in 0..params.folds {
+        // Folds run concurrently (one gradient thread each); results are gathered by fold
+        // number, so the outcome does not depend on scheduling.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let run_fold = |f: usize| -> Result<(usize, Vec<(usize, f64)>)> {
             let train_idx: Vec<usize> = (0..all.len())
                 .filter(|&j| fold_of[j] != f)
                 .map(|j| all[j])
                 .collect();
             let (v, m) = fit_subset(&params, &prepared, &train_idx)?;
+            let preds = (0..all.len())
+                .filter(|&j| fold_of[j] == f)
+                .map(|j| (j, predict(&v, &m, &prepared.docs[all[j]])))
+                .collect();
+            Ok((f, preds))
+        };
+        let mut results: Vec<(usize, Vec<(usize, f64)>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..worker_threads().min(params.folds))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if f >= params.folds {
+                                return Ok::<_, Error>(done);
+                            }
+                            done.push(run_fold(f)?);
+                        }
+                    })
+                })
+                .collect();
+            let mut all_done = Vec::new();
+            for h in handles {
+                all_done.extend(h.join().expect("fold worker")?);
+            }
+            Ok::<_, Error>(all_done)
+        })?;
+        results.sort_by_key(|r| r.0);
+        let mut acc = Vec::new();
+        let mut f1 = Vec::new();
+        let mut auc = Vec::new();
+        let mut oof = vec![0.5; all.len()];
+        for (f, preds) in results {
             let mut p = Vec::new();
             let mut t = Vec::new();
-            for j in (0..all.len()).filter(|&j| fold_of[j] == f) {
-                let prob = predict(&v, &m, &prepared.docs[all[j]]);
+            for (j, prob) in preds {
                 oof[j] = prob;
                 if labels[j] != Label::Neutral {
                     p.push(prob);
@@ -931,11 +1008,16 @@ pub fn train(
             macro_f1: MeanSd::of(&f1),
             roc_auc: MeanSd::of(&auc),
         };
-        let n_eff: Vec<f64> = all.iter().map(|&i| prepared.docs[i].effective_sentences()).collect();
+        let n_eff: Vec<f64> = all
+            .iter()
+            .map(|&i| prepared.docs[i].effective_sentences())
+            .collect();
         neutral_band = choose_neutral_band(&oof, &labels, &n_eff);
     }
     progress(Progress::FinalFit);
-    let (vectoriser, model) = fit_subset(&params, &prepared, &all)?;
+    let mut final_params = params.clone();
+    final_params.model.threads = worker_threads();
+    let (vectoriser, model) = fit_subset(&final_params, &prepared, &all)?;
     card.records_used = labels.iter().filter(|&&l| l != Label::Neutral).count();
     card.vocabulary = vectoriser.n_features() - N_DENSE;
     let file = ModelFile {

@@ -419,7 +419,11 @@ fn closed_output_pipe_ends_score_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
     let mut input = String::new();
     for i in 0..20_000 {
-        input += &record(&format!("r{i}"), "Moscow threatened Kyiv with new strikes, officials said.", "Ukraine");
+        input += &record(
+            &format!("r{i}"),
+            "Moscow threatened Kyiv with new strikes, officials said.",
+            "Ukraine",
+        );
     }
     let f = write(dir.path(), "big.jsonl", input.as_bytes());
     let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))

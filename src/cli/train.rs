@@ -28,6 +28,9 @@ pub struct TrainArgs {
     /// L2 penalty.
     #[arg(long, default_value_t = 3e-5)]
     l2: f64,
+    /// Most L-BFGS iterations per fit.
+    #[arg(long, default_value_t = 100)]
+    max_iter: u64,
     /// Minimum document frequency of a sparse feature.
     #[arg(long, default_value_t = 2)]
     min_df: usize,
@@ -92,7 +95,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut params = TrainParams::default();
     params.folds = args.folds;
     params.equal_file_weight = !args.weigh_records;
-    params.model = params.model.l2(args.l2).balanced(!args.no_balance);
+    params.model = params
+        .model
+        .l2(args.l2)
+        .balanced(!args.no_balance)
+        .max_iter(args.max_iter);
     params.vectoriser = params
         .vectoriser
         .min_df(args.min_df)

@@ -9,8 +9,6 @@ mod metrics;
 
 pub use metrics::{BinaryMetrics, ConfusionCounts};
 
-use std::cell::RefCell;
-
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -70,23 +68,33 @@ pub struct LogisticParams {
     /// L2 penalty on the weights, in units of the mean loss (default 3e-5, the best of
     /// 1e-5/3e-5/1e-4 by leave-one-training-file-out macro-F1; the intercept is not penalised).
     pub l2: f64,
-    /// Most L-BFGS iterations (default 300).
+    /// Most L-BFGS iterations (default 100: on the shipped training data the evaluation
+    /// metrics were identical at 100, 150 and 300).
     pub max_iter: u64,
     /// Stop when the gradient norm falls below this (default 1e-6).
     pub tol: f64,
     /// Weigh classes inversely to their frequency (default true).
     pub balanced: bool,
+    /// Threads computing the gradient (default 1). The result does not depend on it beyond
+    /// floating-point summation order, which is fixed for a given value.
+    #[serde(default = "one")]
+    pub threads: usize,
     /// The label whose probability the model predicts (default conciliatory).
     pub positive: Label,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for LogisticParams {
     fn default() -> Self {
         LogisticParams {
             l2: 3e-5,
-            max_iter: 300,
+            max_iter: 100,
             tol: 1e-6,
             balanced: true,
+            threads: 1,
             positive: Label::Conciliatory,
         }
     }
@@ -99,9 +107,15 @@ impl LogisticParams {
         self
     }
 
-    /// Sets the iteration limit (default 300).
+    /// Sets the iteration limit (default 100).
     pub fn max_iter(mut self, n: u64) -> Self {
         self.max_iter = n;
+        self
+    }
+
+    /// Sets the number of gradient threads (default 1).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n;
         self
     }
 
@@ -128,6 +142,9 @@ impl LogisticParams {
                 "tol must be > 0, got {}",
                 self.tol
             )));
+        }
+        if self.threads == 0 {
+            return Err(Error::InvalidParams("threads must be at least 1".into()));
         }
         if self.max_iter == 0 {
             return Err(Error::InvalidParams("max_iter must be at least 1".into()));
@@ -191,9 +208,17 @@ struct Problem<'a> {
     y: Vec<f64>,
     w: Vec<f64>,
     l2: f64,
+    threads: usize,
     /// The last point evaluated with its cost and gradient: L-BFGS asks for both separately.
-    cache: RefCell<Option<Evaluated>>,
+    cache: std::sync::Mutex<Option<Evaluated>>,
 }
+
+/// Correction pairs L-BFGS keeps. Each costs two passes over the weights per iteration; with
+/// 5 the fits were barely faster and evaluation macro-F1 fell by up to 0.004.
+const LBFGS_MEMORY: usize = 10;
+
+/// Row chunks of a gradient evaluation (fixed, so results do not depend on the thread count).
+const GRADIENT_CHUNKS: usize = 4;
 
 /// A parameter vector, its cost and its gradient.
 type Evaluated = (Vec<f64>, f64, Vec<f64>);
@@ -202,17 +227,70 @@ impl Problem<'_> {
     /// Mean weighted log-loss plus penalty, and its gradient. The last entry of `p` is the
     /// intercept.
     fn eval(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((q, c, g)) = self.cache.borrow().as_ref() {
+        if let Some((q, c, g)) = self.cache.lock().expect("cache lock").as_ref() {
             if q.as_slice() == p {
                 return (*c, g.clone());
             }
         }
         let nf = p.len() - 1;
+        let rows = self.x.rows();
+        // Rows split into a fixed number of chunks summed in a fixed order, whether the chunks
+        // run on one thread or several: the same model on any machine.
+        let chunks = GRADIENT_CHUNKS;
+        let bounds: Vec<usize> = (0..=chunks).map(|k| k * rows / chunks).collect();
+        let partial: Vec<(f64, Vec<f64>)> = if self.threads == 1 {
+            (0..chunks)
+                .map(|k| self.eval_rows(p, bounds[k], bounds[k + 1]))
+                .collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..chunks)
+                    .map(|k| {
+                        let (lo, hi) = (bounds[k], bounds[k + 1]);
+                        scope.spawn(move || self.eval_rows(p, lo, hi))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("gradient worker"))
+                    .collect()
+            })
+        };
+        let mut loss = 0.0;
+        let mut grad = vec![0.0; p.len()];
+        for (l, g) in partial {
+            loss += l;
+            for (a, b) in grad.iter_mut().zip(g) {
+                *a += b;
+            }
+        }
+        let wsum: f64 = self.w.iter().sum();
+        loss /= wsum;
+        for g in &mut grad {
+            *g /= wsum;
+        }
+        let mut pen = 0.0;
+        for c in 0..nf {
+            pen += p[c] * p[c];
+            grad[c] += self.l2 * p[c];
+        }
+        let cost = loss + 0.5 * self.l2 * pen;
+        *self.cache.lock().expect("cache lock") = Some((p.to_vec(), cost, grad.clone()));
+        (cost, grad)
+    }
+}
+
+impl Problem<'_> {
+    /// Weighted log-loss and its gradient (unnormalised) over rows `lo..hi`.
+    fn eval_rows(&self, p: &[f64], lo: usize, hi: usize) -> (f64, Vec<f64>) {
+        let nf = p.len() - 1;
         let b = p[nf];
         let mut grad = vec![0.0; p.len()];
         let mut loss = 0.0;
-        let wsum: f64 = self.w.iter().sum();
-        for (r, row) in self.x.outer_iterator().enumerate() {
+        for r in lo..hi {
+            let Some(row) = self.x.outer_view(r) else {
+                continue;
+            };
             let mut z = b;
             for (c, &v) in row.iter() {
                 z += p[c] * v as f64;
@@ -231,18 +309,7 @@ impl Problem<'_> {
             }
             grad[nf] += g;
         }
-        loss /= wsum;
-        for g in &mut grad {
-            *g /= wsum;
-        }
-        let mut pen = 0.0;
-        for c in 0..nf {
-            pen += p[c] * p[c];
-            grad[c] += self.l2 * p[c];
-        }
-        let cost = loss + 0.5 * self.l2 * pen;
-        *self.cache.borrow_mut() = Some((p.to_vec(), cost, grad.clone()));
-        (cost, grad)
+        (loss, grad)
     }
 }
 
@@ -326,10 +393,11 @@ impl Fit<SparseRecords, Array1<Label>, Error> for LogisticParams {
             y,
             w,
             l2: params.l2,
-            cache: RefCell::new(None),
+            threads: params.threads,
+            cache: std::sync::Mutex::new(None),
         };
         let init = vec![0.0; x.cols() + 1];
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), LBFGS_MEMORY)
             .with_tolerance_grad(params.tol)
             .and_then(|s| s.with_tolerance_cost(1e-12))
             .map_err(|e| Error::Training(e.to_string()))?;

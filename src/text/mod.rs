@@ -144,7 +144,10 @@ mod tests {
             ["dialogue", "with", "washington"]
         );
         assert_eq!(scope("It never agreed but later signed"), ["agreed"]);
-        assert_eq!(scope("has not entered any political or diplomatic talks"), ["entered", "any", "political", "or", "diplomatic", "talks"]);
+        assert_eq!(
+            scope("has not entered any political or diplomatic talks"),
+            ["entered", "any", "political", "or", "diplomatic", "talks"]
+        );
         assert_eq!(scope("They didn't condemn it"), ["condemn", "it"]);
     }
 
