@@ -216,6 +216,9 @@ pub struct Scorer<'c> {
     tf: Vec<f32>,
     x: Vec<f32>,
     cols: Vec<u32>,
+    contrib: Vec<f64>,
+    ranges: Vec<(usize, usize)>,
+    dense_contrib: Vec<[f64; N_DENSE]>,
     touched: Vec<u32>,
     resolved: FxHashMap<String, ActorRef>,
 }
@@ -351,6 +354,9 @@ impl Classifier {
             tf: vec![0.0; self.file.vectoriser.n_features()],
             x: vec![0.0; self.file.vectoriser.n_features()],
             cols: Vec::new(),
+            contrib: Vec::new(),
+            ranges: Vec::new(),
+            dense_contrib: Vec::new(),
             touched: Vec::new(),
             resolved: FxHashMap::default(),
         }
@@ -409,7 +415,15 @@ impl Scorer<'_> {
         let n_sent = ex.analysis.sentences.len();
         let mut sent_total = vec![0f64; n_sent];
         // (sentence, column, contribution) for naming terms.
-        let mut parts: Vec<(u32, u32, f64)> = Vec::with_capacity(ex.occurrences.len());
+        // Per occurrence, its contribution (0 outside the vocabulary); per sentence, its
+        // occurrence range and its dense features' contributions. Terms are named from these
+        // only for the sentences chosen as evidence.
+        self.contrib.clear();
+        self.contrib.resize(ex.occurrences.len(), 0.0);
+        self.ranges.clear();
+        self.ranges.resize(n_sent, (0, 0));
+        self.dense_contrib.clear();
+        self.dense_contrib.resize(n_sent, [0.0; N_DENSE]);
         let mut logit = file.model.intercept;
         let mut unattributed = file.model.intercept;
         self.cols.clear();
@@ -443,11 +457,13 @@ impl Scorer<'_> {
                 self.x[col as usize] = v;
                 norm2 += v * v;
             }
+            self.ranges[sentence as usize] = (start, end);
             if norm2 > 0.0 {
                 let scale = ex.weights[sentence as usize] / norm2.sqrt();
-                for (o, &col) in ex.occurrences[start..end]
+                for (k, (o, &col)) in ex.occurrences[start..end]
                     .iter()
                     .zip(&self.cols[start..end])
+                    .enumerate()
                 {
                     if col != u32::MAX {
                         let c = col as usize;
@@ -456,7 +472,7 @@ impl Scorer<'_> {
                             * (self.x[c] * scale) as f64
                             * (o.value / self.tf[c]) as f64;
                         sent_total[sentence as usize] += contribution;
-                        parts.push((sentence, col, contribution));
+                        self.contrib[start + k] = contribution;
                         logit += contribution;
                     }
                 }
@@ -474,7 +490,7 @@ impl Scorer<'_> {
                 if v != 0.0 {
                     let contribution = w[k] as f64 * scale * (*a as f64) * v as f64;
                     sent_total[s] += contribution;
-                    parts.push((s as u32, k as u32, contribution));
+                    self.dense_contrib[s][k] = contribution;
                     logit += contribution;
                 }
             }
@@ -517,12 +533,17 @@ impl Scorer<'_> {
             .collect();
         order.truncate(support.min(EVIDENCE_SENTENCES));
         order.append(&mut against);
-        let mut chosen: Vec<Vec<(u32, f64)>> = vec![Vec::new(); order.len()];
-        for &(ps, col, c) in &parts {
-            if let Some(k) = order.iter().position(|&s| s == ps as usize) {
-                chosen[k].push((col, c));
-            }
-        }
+        let chosen: Vec<Vec<(u32, f64)>> = order
+            .iter()
+            .map(|&s| {
+                let (a, b) = self.ranges[s];
+                let sparse = (a..b).filter(|&i| self.contrib[i] != 0.0).map(|i| (self.cols[i], self.contrib[i]));
+                let dense = (0..N_DENSE)
+                    .filter(|&k| self.dense_contrib[s][k] != 0.0)
+                    .map(|k| (k as u32, self.dense_contrib[s][k]));
+                sparse.chain(dense).collect()
+            })
+            .collect();
         let mut evidence = Vec::with_capacity(order.len());
         for (&s, mut terms) in order.iter().zip(chosen) {
             // One entry per term: sum the contributions of its occurrences in the sentence.

@@ -60,6 +60,8 @@ pub enum ModifierKind {
 pub struct LexEntry {
     /// Stems to match, in order.
     pub stems: Vec<Box<str>>,
+    /// Their hashes ([`super::stem_hash`]), compared when matching.
+    pub hashes: Vec<u64>,
     /// General polarity, −4..4 (0 when absent).
     pub valence: f32,
     /// Event cue: index into [`CATEGORIES`] and strength −10..10.
@@ -142,6 +144,7 @@ impl Lexicon {
                 self.by_first.entry(first.clone()).or_default().push(i);
             }
             self.entries.push(LexEntry {
+                hashes: stems.iter().map(|s| super::stem_hash(s)).collect(),
                 stems,
                 ..LexEntry::default()
             });
@@ -170,25 +173,22 @@ impl Lexicon {
         self.by_first.get(stem).map_or(&[], Vec::as_slice)
     }
 
-    /// The longest entry matching the stems at `at` (`stems[k]` is `None` for punctuation;
-    /// hyphens between words are skipped, so "de-escalate" matches the entry "de escalate").
-    /// Returns the entry and the index one past its last token.
-    pub fn match_at(
-        &self,
-        candidates: &[u32],
-        stems: &[Option<&str>],
-        at: usize,
-    ) -> Option<(u32, usize)> {
+    /// The longest entry matching the tokens at `at`, given as stem hashes
+    /// ([`super::stem_hash`]; 0 for punctuation). Hyphens between words are skipped, so
+    /// "de-escalate" matches the entry "de escalate". Returns the entry and the index one past
+    /// its last token.
+    pub fn match_at(&self, candidates: &[u32], stems: &[u64], at: usize) -> Option<(u32, usize)> {
+        let hyphen = super::stem_hash("-");
         candidates.iter().copied().find_map(|i| {
             let e = &self.entries[i as usize];
             let mut j = at;
-            for (k, want) in e.stems.iter().enumerate() {
+            for (k, &want) in e.hashes.iter().enumerate() {
                 if k > 0 {
-                    while j < stems.len() && stems[j] == Some("-") {
+                    while j < stems.len() && stems[j] == hyphen {
                         j += 1;
                     }
                 }
-                if j >= stems.len() || stems[j] != Some(&**want) {
+                if j >= stems.len() || stems[j] != want {
                     return None;
                 }
                 j += 1;
@@ -251,6 +251,10 @@ fn for_rows(
 mod tests {
     use super::*;
 
+    fn hashes(stems: &[&str]) -> Vec<u64> {
+        stems.iter().map(|s| crate::features::stem_hash(s)).collect()
+    }
+
     #[test]
     fn builtin_lexicon_parses_and_stems_entries() {
         let lex = Lexicon::builtin().unwrap();
@@ -258,7 +262,7 @@ mod tests {
         let mut s = StemCache::new();
         let reject = s.stem("rejected").to_string();
         let (i, _) = lex
-            .match_at(lex.starting_with(&reject), &[Some(reject.as_str())], 0)
+            .match_at(lex.starting_with(&reject), &hashes(&[&reject]), 0)
             .unwrap();
         let e = lex.entry_at(i);
         assert!(e.valence < 0.0 || e.cue.is_some_and(|(_, w)| w < 0.0));
@@ -272,7 +276,7 @@ mod tests {
             "",
         )
         .unwrap();
-        let stems = [Some("cut"), Some("tie")];
+        let stems = hashes(&["cut", "tie"]);
         let (i, end) = lex.match_at(lex.starting_with("cut"), &stems, 0).unwrap();
         assert_eq!(lex.entry_at(i).cue, Some((15, -5.0)));
         assert_eq!(end, 2);
@@ -281,7 +285,7 @@ mod tests {
     #[test]
     fn hyphenated_words_match_spaced_entries() {
         let lex = Lexicon::parse("term\tvalence\nde escalate\t2\n", "", "").unwrap();
-        let stems = [Some("de"), Some("-"), Some("escal")];
+        let stems = hashes(&["de", "-", "escal"]);
         let (_, end) = lex.match_at(lex.starting_with("de"), &stems, 0).unwrap();
         assert_eq!(end, 3);
     }

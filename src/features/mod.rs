@@ -15,6 +15,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// A 64-bit mixer (splitmix64's finaliser) combining two values.
+#[inline]
+pub fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.rotate_left(23) ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Hash of a stem: FNV-1a, then mixed. Stable across runs and platforms, which saved models
+/// rely on; never 0.
+pub fn stem_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h, 0).max(1)
+}
+
 /// Unchecked vectoriser parameters; [`VectoriserParams::check`] validates them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
