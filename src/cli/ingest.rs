@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stance::classifier::score_in_order;
+use stance::classifier::score_map_in_order;
+use stance::store::dedup::MinHash;
 use stance::store::{ModelInfo, Store};
 use stance::Classifier;
 
@@ -80,16 +81,22 @@ pub(crate) fn ingest_files(
         let reader = stance::article::read_path(path).with_context(|| format!("reading {name}"))?;
         let bar = progress_bar(path);
         let mut file = store.begin(&model, &name).context("starting a write")?;
-        let scored = score_in_order(
+        let scored = score_map_in_order(
             classifier,
             reader,
             counterpart,
             actor,
-            |line, article, score| {
+            // Near-duplicate signatures are computed on the scoring threads too.
+            |article, _| MinHash::of_text(&article.text),
+            |line, article, score, signature| {
                 bar.inc(1);
-                file.add(&article, &score).map_err(|e| {
-                    stance::Error::Store(format!("{name}:{line}: article {:?}: {e}", article.id))
-                })?;
+                file.add_signed(&article, &score, Some(signature))
+                    .map_err(|e| {
+                        stance::Error::Store(format!(
+                            "{name}:{line}: article {:?}: {e}",
+                            article.id
+                        ))
+                    })?;
                 Ok(())
             },
         );

@@ -32,10 +32,18 @@ impl MinHash {
     /// Computes the signature of a text; an empty text gets the all-`u64::MAX` signature,
     /// which is a near-duplicate of nothing.
     pub fn of_text(text: &str) -> MinHash {
-        let words: Vec<String> = text
+        // Each word is hashed once (lowercased on the fly) and a shingle's hash combines its
+        // words' hashes, so no string is built per word or shingle.
+        let words: Vec<u64> = text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase())
+            .map(|w| {
+                let mut h = 0xcbf2_9ce4_8422_2325u64;
+                for c in w.chars().flat_map(char::to_lowercase) {
+                    h = fnv(h, &(c as u32).to_le_bytes());
+                }
+                h
+            })
             .collect();
         let mut mins = vec![u64::MAX; HASHES];
         if words.is_empty() {
@@ -43,13 +51,12 @@ impl MinHash {
         }
         let width = SHINGLE.min(words.len());
         for window in words.windows(width) {
-            let mut h = 0xcbf2_9ce4_8422_2325u64;
-            for w in window {
-                h = fnv(h, w.as_bytes());
-                h = fnv(h, b" ");
+            let mut h = 0u64;
+            for &w in window {
+                h = splitmix(h ^ w);
             }
-            for (i, m) in mins.iter_mut().enumerate() {
-                let v = splitmix(h ^ SEEDS[i]);
+            for (m, &seed) in mins.iter_mut().zip(&SEEDS) {
+                let v = splitmix(h ^ seed);
                 if v < *m {
                     *m = v;
                 }

@@ -456,6 +456,17 @@ impl FileIngest<'_> {
     /// # Errors
     /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
     pub fn add(&mut self, article: &Article, score: &Score) -> Result<Added> {
+        self.add_signed(article, score, None)
+    }
+
+    /// Like [`FileIngest::add`], with the article's MinHash signature already computed (for
+    /// callers that compute it on worker threads); `None` computes it here when needed.
+    pub fn add_signed(
+        &mut self,
+        article: &Article,
+        score: &Score,
+        signature: Option<MinHash>,
+    ) -> Result<Added> {
         let Some(date) = article.date() else {
             self.stats.undated.push(article.id.clone());
             return Ok(Added::Undated);
@@ -502,7 +513,7 @@ impl FileIngest<'_> {
                         ],
                     )
                     .map_err(sql_err)?;
-                let sig = MinHash::of_text(&article.text);
+                let sig = signature.unwrap_or_else(|| MinHash::of_text(&article.text));
                 let cluster = assign_cluster(&self.tx, &article.id, &sig)?;
                 save_signature(&self.tx, &article.id, &sig, &cluster)?;
                 self.stats.new += 1;
