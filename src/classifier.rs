@@ -537,7 +537,9 @@ impl Scorer<'_> {
             .iter()
             .map(|&s| {
                 let (a, b) = self.ranges[s];
-                let sparse = (a..b).filter(|&i| self.contrib[i] != 0.0).map(|i| (self.cols[i], self.contrib[i]));
+                let sparse = (a..b)
+                    .filter(|&i| self.contrib[i] != 0.0)
+                    .map(|i| (self.cols[i], self.contrib[i]));
                 let dense = (0..N_DENSE)
                     .filter(|&k| self.dense_contrib[s][k] != 0.0)
                     .map(|k| (k as u32, self.dense_contrib[s][k]));
@@ -1205,4 +1207,72 @@ pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Article>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn article(text: &str) -> Article {
+        Article {
+            id: "t".into(),
+            text: text.into(),
+            ..Article::default()
+        }
+    }
+
+    #[test]
+    fn builtin_model_loads_and_matches_the_shipped_data() {
+        let c = Classifier::builtin()
+            .expect("the shipped model loads with the shipped gazetteer and lexicon");
+        assert!(c.card().records_used > 1000);
+    }
+
+    #[test]
+    fn effective_sentences_counts_equal_weights() {
+        assert_eq!(effective_sentences(&[1.0]), 1.0);
+        assert!((effective_sentences(&[0.25; 4]) - 4.0).abs() < 1e-9);
+        assert_eq!(effective_sentences(&[]), 1.0);
+    }
+
+    #[test]
+    fn folds_are_stratified_and_deterministic() {
+        let labels: Vec<Label> = (0..50)
+            .map(|i| {
+                if i % 5 == 0 {
+                    Label::Neutral
+                } else if i % 2 == 0 {
+                    Label::Conciliatory
+                } else {
+                    Label::Confrontational
+                }
+            })
+            .collect();
+        let a = folds(&labels, 5, 17);
+        assert_eq!(a, folds(&labels, 5, 17));
+        for f in 0..5 {
+            let n = a.iter().filter(|&&x| x == f).count();
+            assert_eq!(n, 10, "fold {f}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn scores_are_finite_in_range_and_evidence_adds_up(text in "\\PC{0,400}", cp in "[A-Za-z ]{0,12}") {
+            let c = Classifier::builtin().unwrap();
+            let mut s = c.scorer();
+            let a = article(&text);
+            let r = s.score(&a, Some(&cp), None);
+            prop_assert!(r.score.is_finite() && (-1.0..=1.0).contains(&r.score));
+            prop_assert!((0.0..=1.0).contains(&r.p_conciliatory));
+            for e in &r.evidence {
+                prop_assert_eq!(&text[e.start..e.end], e.sentence.as_str());
+            }
+            // Scoring alone equals scoring inside a batch (no state leaks between articles).
+            let again = s.score(&a, Some(&cp), None);
+            prop_assert_eq!(r, again);
+        }
+    }
 }
