@@ -252,7 +252,10 @@ mod tests {
     use super::*;
 
     fn hashes(stems: &[&str]) -> Vec<u64> {
-        stems.iter().map(|s| crate::features::stem_hash(s)).collect()
+        stems
+            .iter()
+            .map(|s| crate::features::stem_hash(s))
+            .collect()
     }
 
     #[test]
