@@ -84,6 +84,18 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             // A dotted abbreviation: single letters separated by dots ("U.S.", "e.g.").
             let mut dotted = false;
             while j < len {
+                // Fast path: a run of ASCII letters and digits.
+                let b = bytes[j];
+                if b.is_ascii_alphabetic() {
+                    has_alpha = true;
+                    j += 1;
+                    continue;
+                }
+                if b.is_ascii_digit() {
+                    has_digit = true;
+                    j += 1;
+                    continue;
+                }
                 let d = char_at(j).expect("j < len");
                 let dlen = d.len_utf8();
                 if d.is_alphanumeric() || d == '\u{00AD}' {
