@@ -41,10 +41,30 @@ const COLD: [&str; 6] = [
     "{A} accused {C} of subversion and suspended all talks.",
 ];
 
+/// One synthetic article. The closing clause lists topics in an order that depends on `i`,
+/// so articles built on the same template share well under half of their 5-word shingles and
+/// are not near-duplicates whatever the MinHash's hash functions (a regression: with only a
+/// day number to tell them apart they sat at Jaccard ≈ 0.45, next to the 0.5 threshold).
 fn fill(t: &str, i: usize) -> String {
+    const TOPICS: [&str; 12] = [
+        "harbours",
+        "customs",
+        "fisheries",
+        "energy",
+        "railways",
+        "vaccines",
+        "grain",
+        "tourism",
+        "cables",
+        "ports",
+        "visas",
+        "banking",
+    ];
+    let topics: Vec<&str> = (0..8).map(|k| TOPICS[(i * 7 + k * 5) % 12]).collect();
     format!(
-        "{} Officials spoke on day {i} in the capital. Item {i} of the series.",
-        t.replace("{A}", "Cuba").replace("{C}", "the United States")
+        "{} Officials spoke on day {i} in the capital about {}.",
+        t.replace("{A}", "Cuba").replace("{C}", "the United States"),
+        topics.join(" ")
     )
 }
 

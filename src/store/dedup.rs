@@ -37,13 +37,7 @@ impl MinHash {
         let words: Vec<u64> = text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(|w| {
-                let mut h = 0xcbf2_9ce4_8422_2325u64;
-                for c in w.chars().flat_map(char::to_lowercase) {
-                    h = fnv(h, &(c as u32).to_le_bytes());
-                }
-                h
-            })
+            .map(word_hash)
             .collect();
         let mut mins = vec![u64::MAX; HASHES];
         if words.is_empty() {
@@ -128,6 +122,22 @@ const fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Hash of one word, lowercased: bytes for ASCII words, characters otherwise.
+fn word_hash(w: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    if w.is_ascii() {
+        for b in w.bytes() {
+            h ^= u64::from(b.to_ascii_lowercase());
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    } else {
+        for c in w.chars().flat_map(char::to_lowercase) {
+            h = fnv(h, &(c as u32).to_le_bytes());
+        }
+    }
+    h
 }
 
 /// One seed per hash function, derived from a fixed constant so signatures never change.
