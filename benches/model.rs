@@ -3,67 +3,24 @@
 //! (L-BFGS) on a fixed-seed synthetic sparse matrix.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::{sample_articles, size_label};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use ndarray::Array1;
 use stance::features::Row;
 use stance::model::{LogisticParams, SparseRecords};
-use stance::{Article, Classifier, Label};
-
-/// The committed sample articles (`data/samples/*.jsonl`), in file-name order.
-fn sample_articles() -> Vec<Article> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("data/samples")
-        .map(|e| e.expect("data/samples entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    let articles: Vec<Article> = files
-        .iter()
-        .flat_map(|f| stance::article::read_path(f).expect("sample file"))
-        .map(|r| r.expect("sample article").1)
-        .collect();
-    assert!(
-        !articles.is_empty(),
-        "no sample articles in {}",
-        dir.display()
-    );
-    articles
-}
-
-/// Whole sample articles, repeated in order until they hold at least `size` bytes of text.
-fn batch(articles: &[Article], size: usize) -> Vec<Article> {
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    for a in articles.iter().cycle() {
-        if bytes >= size {
-            break;
-        }
-        bytes += a.text.len();
-        out.push(a.clone());
-    }
-    out
-}
-
-/// `65536` → `64KiB`, `1048576` → `1MiB`.
-fn size_label(bytes: usize) -> String {
-    if bytes >= 1 << 20 {
-        format!("{}MiB", bytes >> 20)
-    } else {
-        format!("{}KiB", bytes >> 10)
-    }
-}
+use stance::{Classifier, Label};
 
 fn score(c: &mut Criterion) {
     let classifier = Classifier::builtin().expect("this build carries a built-in model");
     let articles = sample_articles();
     let mut group = c.benchmark_group("model");
     let size = 1usize << 20;
-    let docs = batch(&articles, size);
+    let docs = common::batch(&articles, size, |a| a.text.as_str());
     let label = size_label(size);
     let bytes: usize = docs.iter().map(|a| a.text.len()).sum();
     group.throughput(Throughput::Bytes(bytes as u64));

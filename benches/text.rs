@@ -2,28 +2,12 @@
 //! tokens + sentences, normalising every token and stemming every word, in MB/s of text.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::{sample_texts, size_label};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use stance::text::{self, Analysis, StemCache, Token, TokenKind};
-
-/// Bodies of the committed sample articles (`data/samples/*.jsonl`), in file-name order.
-fn sample_texts() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("data/samples")
-        .map(|e| e.expect("data/samples entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    let texts: Vec<String> = files
-        .iter()
-        .flat_map(|f| stance::article::read_path(f).expect("sample file"))
-        .map(|r| r.expect("sample article").1.text)
-        .collect();
-    assert!(!texts.is_empty(), "no sample articles in {}", dir.display());
-    texts
-}
 
 /// The sample texts, separated by blank lines and repeated, cut to at most `size` bytes (at a
 /// character boundary).
@@ -42,15 +26,6 @@ fn text_of_size(texts: &[String], size: usize) -> String {
     }
     out.truncate(end);
     out
-}
-
-/// `65536` → `64KiB`, `1048576` → `1MiB`.
-fn size_label(bytes: usize) -> String {
-    if bytes >= 1 << 20 {
-        format!("{}MiB", bytes >> 20)
-    } else {
-        format!("{}KiB", bytes >> 10)
-    }
 }
 
 fn analysis(c: &mut Criterion) {

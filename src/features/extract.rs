@@ -471,20 +471,11 @@ impl Extractor {
                                 v *= NEGATED_VALENCE;
                             }
                             let part = &mut out.dense_parts[si];
-                            if v > 0.0 {
-                                part[0] += v;
-                            } else {
-                                part[1] -= v;
-                            }
+                            add_signed(part, 0, 1, v);
                             part[2] += v;
                             if ctx[i] > 0.0 {
-                                let vw = v * ctx[i];
-                                if vw > 0.0 {
-                                    part[3] += vw;
-                                } else {
-                                    part[4] -= vw;
-                                }
-                                part[5] += vw;
+                                add_signed(part, 3, 4, v * ctx[i]);
+                                part[5] += v * ctx[i];
                             }
                         }
                         if let Some((cat, weight)) = e.cue {
@@ -493,11 +484,7 @@ impl Extractor {
                                 c *= NEGATED_CUE;
                             }
                             let part = &mut out.dense_parts[si];
-                            if c > 0.0 {
-                                part[6] += c;
-                            } else {
-                                part[7] -= c;
-                            }
+                            add_signed(part, 6, 7, c);
                             let ck = (cat as u64) * 2 + neg as u64;
                             let key = mix(ck, SALT_CUE);
                             out.occurrences.push(Occurrence {
@@ -509,12 +496,7 @@ impl Extractor {
                                 n.entry(key).or_insert_with(|| cue_name(cat, neg, false));
                             }
                             if ctx[i] > 0.0 {
-                                let cw = c * ctx[i];
-                                if cw > 0.0 {
-                                    part[8] += cw;
-                                } else {
-                                    part[9] -= cw;
-                                }
+                                add_signed(part, 8, 9, c * ctx[i]);
                                 let key = mix(ck, SALT_CUE_CTX);
                                 out.occurrences.push(Occurrence {
                                     key,
@@ -581,6 +563,16 @@ impl Extractor {
             }
         }
         out.dense[N_DENSE - 1] = if out.mentions > 0 { 1.0 } else { 0.0 };
+    }
+}
+
+/// Adds a signed amount to a sentence's positive slot, or its magnitude to the negative slot.
+#[inline]
+fn add_signed(part: &mut [f32; N_DENSE], positive: usize, negative: usize, v: f32) {
+    if v > 0.0 {
+        part[positive] += v;
+    } else {
+        part[negative] -= v;
     }
 }
 
