@@ -979,51 +979,55 @@ pub fn train(
                 .collect();
             Ok((f, preds))
         };
-        let mut results: Vec<(usize, Vec<(usize, f64)>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..worker_threads().min(params.folds))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if f >= params.folds {
-                                return Ok::<_, Error>(done);
-                            }
-                            done.push(run_fold(f)?);
+        // Each fold is reported as soon as it finishes (in any order); metrics are then
+        // gathered by fold number, so the card does not depend on scheduling.
+        let fold_metrics = |preds: &[(usize, f64)]| {
+            let (p, t): (Vec<f64>, Vec<bool>) = preds
+                .iter()
+                .filter(|&&(j, _)| labels[j] != Label::Neutral)
+                .map(|&(j, prob)| (prob, labels[j] == Label::Conciliatory))
+                .unzip();
+            BinaryMetrics::compute(&p, &t)
+        };
+        let mut results: Vec<(usize, Vec<(usize, f64)>, BinaryMetrics)> =
+            std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::channel();
+                for _ in 0..worker_threads().min(params.folds) {
+                    let tx = tx.clone();
+                    let (next, run_fold) = (&next, &run_fold);
+                    scope.spawn(move || loop {
+                        let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if f >= params.folds || tx.send(run_fold(f)).is_err() {
+                            return;
                         }
-                    })
-                })
-                .collect();
-            let mut all_done = Vec::new();
-            for h in handles {
-                all_done.extend(h.join().expect("fold worker")?);
-            }
-            Ok::<_, Error>(all_done)
-        })?;
+                    });
+                }
+                drop(tx);
+                let mut done = Vec::new();
+                for result in rx {
+                    let (f, preds) = result?;
+                    let metrics = fold_metrics(&preds);
+                    progress(Progress::Fold {
+                        fold: f + 1,
+                        folds: params.folds,
+                        metrics,
+                    });
+                    done.push((f, preds, metrics));
+                }
+                Ok::<_, Error>(done)
+            })?;
         results.sort_by_key(|r| r.0);
         let mut acc = Vec::new();
         let mut f1 = Vec::new();
         let mut auc = Vec::new();
         let mut oof = vec![0.5; all.len()];
-        for (f, preds) in results {
-            let mut p = Vec::new();
-            let mut t = Vec::new();
+        for (_, preds, metrics) in results {
             for (j, prob) in preds {
                 oof[j] = prob;
-                if labels[j] != Label::Neutral {
-                    p.push(prob);
-                    t.push(labels[j] == Label::Conciliatory);
-                }
             }
-            let metrics = BinaryMetrics::compute(&p, &t);
             acc.push(metrics.accuracy);
             f1.push(metrics.macro_f1);
             auc.push(metrics.roc_auc);
-            progress(Progress::Fold {
-                fold: f + 1,
-                folds: params.folds,
-                metrics,
-            });
         }
         card.cross_validation = CvReport {
             folds: params.folds,
