@@ -895,6 +895,9 @@ fn folds(labels: &[Label], k: usize, seed: u64) -> Vec<usize> {
     fold
 }
 
+/// A finished fold: its number, its out-of-fold probabilities by record, and its metrics.
+type FoldResult = (usize, Vec<(usize, f64)>, BinaryMetrics);
+
 /// What [`train`] reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Progress {
@@ -989,33 +992,32 @@ pub fn train(
                 .unzip();
             BinaryMetrics::compute(&p, &t)
         };
-        let mut results: Vec<(usize, Vec<(usize, f64)>, BinaryMetrics)> =
-            std::thread::scope(|scope| {
-                let (tx, rx) = mpsc::channel();
-                for _ in 0..worker_threads().min(params.folds) {
-                    let tx = tx.clone();
-                    let (next, run_fold) = (&next, &run_fold);
-                    scope.spawn(move || loop {
-                        let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if f >= params.folds || tx.send(run_fold(f)).is_err() {
-                            return;
-                        }
-                    });
-                }
-                drop(tx);
-                let mut done = Vec::new();
-                for result in rx {
-                    let (f, preds) = result?;
-                    let metrics = fold_metrics(&preds);
-                    progress(Progress::Fold {
-                        fold: f + 1,
-                        folds: params.folds,
-                        metrics,
-                    });
-                    done.push((f, preds, metrics));
-                }
-                Ok::<_, Error>(done)
-            })?;
+        let mut results: Vec<FoldResult> = std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            for _ in 0..worker_threads().min(params.folds) {
+                let tx = tx.clone();
+                let (next, run_fold) = (&next, &run_fold);
+                scope.spawn(move || loop {
+                    let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if f >= params.folds || tx.send(run_fold(f)).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(tx);
+            let mut done = Vec::new();
+            for result in rx {
+                let (f, preds) = result?;
+                let metrics = fold_metrics(&preds);
+                progress(Progress::Fold {
+                    fold: f + 1,
+                    folds: params.folds,
+                    metrics,
+                });
+                done.push((f, preds, metrics));
+            }
+            Ok::<_, Error>(done)
+        })?;
         results.sort_by_key(|r| r.0);
         let mut acc = Vec::new();
         let mut f1 = Vec::new();
