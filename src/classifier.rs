@@ -549,15 +549,7 @@ impl Scorer<'_> {
         let mut evidence = Vec::with_capacity(order.len());
         for (&s, mut terms) in order.iter().zip(chosen) {
             // One entry per term: sum the contributions of its occurrences in the sentence.
-            terms.sort_unstable_by_key(|t| t.0);
-            terms.dedup_by(|b, a| {
-                if a.0 == b.0 {
-                    a.1 += b.1;
-                    true
-                } else {
-                    false
-                }
-            });
+            crate::features::sum_by_key(&mut terms);
             terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
             terms.truncate(EVIDENCE_TERMS);
             let sent = &ex.analysis.sentences[s];

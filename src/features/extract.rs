@@ -408,24 +408,25 @@ impl Extractor {
                     w.stem_hash
                 };
                 let unit = if neg { mix(base, NEG_SALT) } else { base };
+                let unit_name = || {
+                    let b = if t.kind == TokenKind::Number {
+                        "__num__"
+                    } else {
+                        &*w.stem
+                    };
+                    if neg {
+                        format!("not_{b}")
+                    } else {
+                        b.to_string()
+                    }
+                };
                 emit_unit(
                     &mut out.occurrences,
                     &mut names,
                     unit,
                     &mut prev,
                     si32,
-                    || {
-                        let b = if t.kind == TokenKind::Number {
-                            "__num__"
-                        } else {
-                            &*w.stem
-                        };
-                        if neg {
-                            format!("not_{b}")
-                        } else {
-                            b.to_string()
-                        }
-                    },
+                    unit_name,
                 );
                 if ctx[i] > 0.0 {
                     let key = mix(unit, SALT_CTX);
@@ -435,18 +436,8 @@ impl Extractor {
                         sentence: si32,
                     });
                     if let Some(n) = names.as_deref_mut() {
-                        n.entry(key).or_insert_with(|| {
-                            let b = if t.kind == TokenKind::Number {
-                                "__num__"
-                            } else {
-                                &*w.stem
-                            };
-                            if neg {
-                                format!("cp~not_{b}")
-                            } else {
-                                format!("cp~{b}")
-                            }
-                        });
+                        n.entry(key)
+                            .or_insert_with(|| format!("cp~{}", unit_name()));
                     }
                 }
                 // Lexicon: the longest entry starting here.

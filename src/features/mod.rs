@@ -35,6 +35,19 @@ pub fn stem_hash(s: &str) -> u64 {
     mix(h, 0).max(1)
 }
 
+/// Sorts `(key, value)` pairs by key and merges equal keys by adding their values.
+pub fn sum_by_key<K: Ord + Copy, V: std::ops::AddAssign + Copy>(pairs: &mut Vec<(K, V)>) {
+    pairs.sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by(|b, a| {
+        if a.0 == b.0 {
+            a.1 += b.1;
+            true
+        } else {
+            false
+        }
+    });
+}
+
 /// Unchecked vectoriser parameters; [`VectoriserParams::check`] validates them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,15 +119,7 @@ impl DocFeatures {
             sentences[o.sentence as usize].1.push((o.key, o.value));
         }
         for (_, tf) in &mut sentences {
-            tf.sort_unstable_by_key(|p| p.0);
-            tf.dedup_by(|b, a| {
-                if a.0 == b.0 {
-                    a.1 += b.1;
-                    true
-                } else {
-                    false
-                }
-            });
+            sum_by_key(tf);
         }
         DocFeatures {
             sentences,
@@ -304,15 +309,7 @@ impl Vectoriser {
                 acc.extend(cols.iter().map(|&(c, v)| (c, weight * v / norm)));
             }
         }
-        acc.sort_unstable_by_key(|p| p.0);
-        acc.dedup_by(|b, a| {
-            if a.0 == b.0 {
-                a.1 += b.1;
-                true
-            } else {
-                false
-            }
-        });
+        sum_by_key(&mut acc);
         let mut row = Row::default();
         for (i, &d) in doc.dense.iter().enumerate() {
             if d != 0.0 {
