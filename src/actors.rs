@@ -110,16 +110,6 @@ pub struct ActorRef {
     pub literals: Vec<Vec<String>>,
 }
 
-impl ActorRef {
-    /// True when a mention refers to this actor.
-    pub fn matches(&self, who: Who, literal_owner: bool) -> bool {
-        match who {
-            Who::Entity(e) => self.entities.contains(&e),
-            Who::Literal(_) => literal_owner,
-        }
-    }
-}
-
 fn is_exact_alias(alias: &str) -> bool {
     alias.chars().any(|c| c.is_ascii_uppercase())
         && alias.chars().all(|c| {
@@ -441,17 +431,11 @@ fn strip_brackets(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::tokenize;
 
     const SMALL: &str = "# test\nid\tkind\tname\taliases\nUSA\tstate\tUnited States\tUS|U.S.|America|American|Washington|the White House\nCUB\tstate\tCuba\tCuban|Havana\nGIN\tstate\tGuinea\tGuinean\nPNG\tstate\tPapua New Guinea\tPNG\n";
 
     fn mentions(g: &Gazetteer, text: &str) -> Vec<(String, String)> {
-        let mut toks = Vec::new();
-        tokenize(text, &mut toks);
-        let norms: Vec<String> = toks
-            .iter()
-            .map(|t| normalize_word(t.text(text)).into_owned())
-            .collect();
+        let (toks, norms) = crate::text::tokens_and_norms(text);
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
         g.find_mentions(text, &toks, &refs, |_| true, &mut m);
@@ -494,12 +478,7 @@ mod tests {
     #[test]
     fn literal_names_match_whole_words_only() {
         let text = "Gondor warned Gondorians; gondor replied.";
-        let mut toks = Vec::new();
-        tokenize(text, &mut toks);
-        let norms: Vec<String> = toks
-            .iter()
-            .map(|t| normalize_word(t.text(text)).into_owned())
-            .collect();
+        let (_, norms) = crate::text::tokens_and_norms(text);
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
         assert_eq!(

@@ -129,8 +129,6 @@ pub struct Extractor {
     negated: Vec<bool>,
     rejected: Vec<bool>,
     roles: Vec<u8>,
-    units: Vec<u64>,
-    unit_sentence: Vec<u32>,
 }
 
 /// Readable names of the hashed features seen, filled only when asked for (training).
@@ -164,8 +162,6 @@ impl Extractor {
             negated: Vec::new(),
             rejected: Vec::new(),
             roles: Vec::new(),
-            units: Vec::new(),
-            unit_sentence: Vec::new(),
         }
     }
 
@@ -344,8 +340,6 @@ impl Extractor {
         }
 
         // Units: one per word, number or mention; punctuation breaks n-grams.
-        self.units.clear();
-        self.unit_sentence.clear();
         let lex = &*self.lexicon;
         let hyphen = hash_str("-");
         let stems: Vec<u64> = ids
@@ -429,16 +423,14 @@ impl Extractor {
                     unit_name,
                 );
                 if ctx[i] > 0.0 {
-                    let key = mix(unit, SALT_CTX);
-                    out.occurrences.push(Occurrence {
-                        key,
-                        value: ctx[i],
-                        sentence: si32,
-                    });
-                    if let Some(n) = names.as_deref_mut() {
-                        n.entry(key)
-                            .or_insert_with(|| format!("cp~{}", unit_name()));
-                    }
+                    push_named(
+                        &mut out.occurrences,
+                        &mut names,
+                        mix(unit, SALT_CTX),
+                        ctx[i],
+                        si32,
+                        || format!("cp~{}", unit_name()),
+                    );
                 }
                 // Lexicon: the longest entry starting here.
                 if i >= skip_until && !w.lex.is_empty() {
@@ -477,26 +469,24 @@ impl Extractor {
                             let part = &mut out.dense_parts[si];
                             add_signed(part, 6, 7, c);
                             let ck = (cat as u64) * 2 + neg as u64;
-                            let key = mix(ck, SALT_CUE);
-                            out.occurrences.push(Occurrence {
-                                key,
-                                value: 1.0,
-                                sentence: si32,
-                            });
-                            if let Some(n) = names.as_deref_mut() {
-                                n.entry(key).or_insert_with(|| cue_name(cat, neg, false));
-                            }
+                            push_named(
+                                &mut out.occurrences,
+                                &mut names,
+                                mix(ck, SALT_CUE),
+                                1.0,
+                                si32,
+                                || cue_name(cat, neg, false),
+                            );
                             if ctx[i] > 0.0 {
                                 add_signed(part, 8, 9, c * ctx[i]);
-                                let key = mix(ck, SALT_CUE_CTX);
-                                out.occurrences.push(Occurrence {
-                                    key,
-                                    value: ctx[i],
-                                    sentence: si32,
-                                });
-                                if let Some(n) = names.as_deref_mut() {
-                                    n.entry(key).or_insert_with(|| cue_name(cat, neg, true));
-                                }
+                                push_named(
+                                    &mut out.occurrences,
+                                    &mut names,
+                                    mix(ck, SALT_CUE_CTX),
+                                    ctx[i],
+                                    si32,
+                                    || cue_name(cat, neg, true),
+                                );
                             }
                         }
                         if e.modifier.is_none() {
@@ -592,6 +582,26 @@ fn cue_name(cat: u8, neg: bool, ctx: bool) -> String {
         CATEGORIES[cat as usize],
         if neg { ":negated" } else { "" }
     )
+}
+
+/// Records one feature occurrence and, when names are collected, the feature's name.
+#[inline]
+fn push_named(
+    occ: &mut Vec<Occurrence>,
+    names: &mut Option<&mut Names>,
+    key: u64,
+    value: f32,
+    sentence: u32,
+    name: impl FnOnce() -> String,
+) {
+    occ.push(Occurrence {
+        key,
+        value,
+        sentence,
+    });
+    if let Some(n) = names.as_deref_mut() {
+        n.entry(key).or_insert_with(name);
+    }
 }
 
 /// Emits a unit's unigram and its bigram with the previous unit.

@@ -103,20 +103,24 @@ pub fn negation_scope(
     }
 }
 
+/// Tokens of a text with their normalised forms (a helper for tests across modules).
+#[cfg(test)]
+pub(crate) fn tokens_and_norms(text: &str) -> (Vec<Token>, Vec<String>) {
+    let mut toks = Vec::new();
+    tokenize(text, &mut toks);
+    let norms = toks
+        .iter()
+        .map(|t| normalize_word(t.text(text)).into_owned())
+        .collect();
+    (toks, norms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn scope(text: &str) -> Vec<String> {
-        let toks = {
-            let mut v = Vec::new();
-            tokenize(text, &mut v);
-            v
-        };
-        let norms: Vec<String> = toks
-            .iter()
-            .map(|t| normalize_word(t.text(text)).into_owned())
-            .collect();
+        let (toks, norms) = tokens_and_norms(text);
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut neg = Vec::new();
         negation_scope(
