@@ -17,9 +17,10 @@ use crate::article::{Article, Evidence, Label, Score, TermContribution};
 use crate::error::{Error, Result};
 use crate::features::lexicon::{Lexicon, BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
 use crate::features::{
-    sublinear, DocFeatures, Extracted, Extractor, Names, Row, Vectoriser, VectoriserParams, N_DENSE,
+    sublinear, DocFeatures, Extracted, Extractor, InternedDocs, Names, SubsetVectoriser,
+    Vectoriser, VectoriserParams, N_DENSE,
 };
-use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression, SparseRecords};
+use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression};
 
 /// Version of the model file format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -738,7 +739,9 @@ where
 
 /// Labelled records prepared for training: features extracted once, reused by every fold.
 struct Prepared {
-    docs: Vec<DocFeatures>,
+    docs: InternedDocs,
+    /// Per record, its effective number of sentences.
+    n_eff: Vec<f64>,
     labels: Vec<Label>,
     sources: Vec<usize>,
     names: Names,
@@ -774,23 +777,30 @@ fn prepare(
         .map(|r| r.label.unwrap_or(Label::Neutral))
         .collect();
     progress(records.len(), records.len());
+    let n_eff = docs.iter().map(DocFeatures::effective_sentences).collect();
+    let interned = InternedDocs::new(&docs, worker_threads());
     Prepared {
-        docs,
+        n_eff,
+        docs: interned,
         labels,
         sources: sources.to_vec(),
         names,
     }
 }
 
+/// Fits a vectoriser and a model on the records `subset`; the vectoriser's columns are
+/// named only with `named` (the final model; folds are never shown).
 fn fit_subset(
     params: &TrainParams,
     prepared: &Prepared,
     subset: &[usize],
-) -> Result<(Vectoriser, LogisticRegression)> {
-    let docs: Vec<&DocFeatures> = subset.iter().map(|&i| &prepared.docs[i]).collect();
-    let vectoriser = Vectoriser::fit(params.vectoriser.clone(), &docs, &prepared.names)?;
-    let rows: Vec<Row> = docs.iter().map(|d| vectoriser.transform(d)).collect();
-    let records = SparseRecords::from_rows(&rows, vectoriser.n_features())?;
+    named: bool,
+) -> Result<(SubsetVectoriser, LogisticRegression)> {
+    let names = named.then_some(&prepared.names);
+    let vectoriser = prepared
+        .docs
+        .fit(params.vectoriser.clone(), subset, names)?;
+    let records = vectoriser.records(&prepared.docs, subset)?;
     let targets = Array1::from(
         subset
             .iter()
@@ -820,8 +830,8 @@ fn record_weights(params: &TrainParams, prepared: &Prepared, subset: &[usize]) -
         .collect()
 }
 
-fn predict(v: &Vectoriser, m: &LogisticRegression, doc: &DocFeatures) -> f64 {
-    let row = v.transform(doc);
+fn predict(v: &SubsetVectoriser, m: &LogisticRegression, docs: &InternedDocs, doc: usize) -> f64 {
+    let row = v.row(docs, doc);
     m.probability(&row.indices, &row.values)
 }
 
@@ -890,6 +900,12 @@ fn folds(labels: &[Label], k: usize, seed: u64) -> Vec<usize> {
 /// A finished fold: its number, its out-of-fold probabilities by record, and its metrics.
 type FoldResult = (usize, Vec<(usize, f64)>, BinaryMetrics);
 
+/// What a training worker finished: the final fit, or fold `f`'s out-of-fold probabilities.
+enum Task {
+    Final(Result<(SubsetVectoriser, LogisticRegression)>),
+    Fold(usize, Result<Vec<(usize, f64)>>),
+}
+
 /// What [`train`] reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Progress {
@@ -909,7 +925,7 @@ pub enum Progress {
         /// Its metrics.
         metrics: BinaryMetrics,
     },
-    /// The final model is being fitted on all records.
+    /// The final model is being fitted on all records (alongside the folds).
     FinalFit,
 }
 
@@ -956,60 +972,77 @@ pub fn train(
     });
     let all: Vec<usize> = labelled.clone();
     let labels: Vec<Label> = all.iter().map(|&i| prepared.labels[i]).collect();
+    // The folds and the final fit are independent: all run at once, a few at a time, the
+    // final fit first (the largest). Each result is gathered by its number, so the outcome does
+    // not depend on scheduling; folds are reported as they finish.
+    let n_folds = if params.folds >= 2 { params.folds } else { 0 };
+    let fold_of = folds(&labels, params.folds.max(1), params.seed);
+    let run_fold = |f: usize| -> Result<Vec<(usize, f64)>> {
+        let train_idx: Vec<usize> = (0..all.len())
+            .filter(|&j| fold_of[j] != f)
+            .map(|j| all[j])
+            .collect();
+        let (v, m) = fit_subset(&params, &prepared, &train_idx, false)?;
+        Ok((0..all.len())
+            .filter(|&j| fold_of[j] == f)
+            .map(|j| (j, predict(&v, &m, &prepared.docs, all[j])))
+            .collect())
+    };
+    let fold_metrics = |preds: &[(usize, f64)]| {
+        let (p, t): (Vec<f64>, Vec<bool>) = preds
+            .iter()
+            .filter(|&&(j, _)| labels[j] != Label::Neutral)
+            .map(|&(j, prob)| (prob, labels[j] == Label::Conciliatory))
+            .unzip();
+        BinaryMetrics::compute(&p, &t)
+    };
+    progress(Progress::FinalFit);
+    // Alone, the final fit computes its gradient on every core; beside the folds, on one.
+    let mut final_params = params.clone();
+    final_params.model.threads = if n_folds == 0 { worker_threads() } else { 1 };
+    let mut final_fit = None;
+    let mut results: Vec<FoldResult> = Vec::new();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        // Task 0 is the final fit, task f + 1 fold f.
+        let tasks = n_folds + 1;
+        for _ in 0..worker_threads().min(tasks) {
+            let tx = tx.clone();
+            let (next, run_fold, final_params, prepared, all) =
+                (&next, &run_fold, &final_params, &prepared, &all);
+            scope.spawn(move || loop {
+                let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let done = match t {
+                    0 => Task::Final(fit_subset(final_params, prepared, all, true)),
+                    t if t < tasks => Task::Fold(t - 1, run_fold(t - 1)),
+                    _ => return,
+                };
+                if tx.send(done).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(tx);
+        for done in rx {
+            match done {
+                Task::Final(fitted) => final_fit = Some(fitted?),
+                Task::Fold(f, preds) => {
+                    let preds = preds?;
+                    let metrics = fold_metrics(&preds);
+                    progress(Progress::Fold {
+                        fold: f + 1,
+                        folds: n_folds,
+                        metrics,
+                    });
+                    results.push((f, preds, metrics));
+                }
+            }
+        }
+        Ok::<_, Error>(())
+    })?;
     let mut neutral_band = 0.0;
-    if params.folds >= 2 {
-        let fold_of = folds(&labels, params.folds, params.seed);
-        // Folds run concurrently (one gradient thread each); results are gathered by fold
-        // number, so the outcome does not depend on scheduling.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let run_fold = |f: usize| -> Result<(usize, Vec<(usize, f64)>)> {
-            let train_idx: Vec<usize> = (0..all.len())
-                .filter(|&j| fold_of[j] != f)
-                .map(|j| all[j])
-                .collect();
-            let (v, m) = fit_subset(&params, &prepared, &train_idx)?;
-            let preds = (0..all.len())
-                .filter(|&j| fold_of[j] == f)
-                .map(|j| (j, predict(&v, &m, &prepared.docs[all[j]])))
-                .collect();
-            Ok((f, preds))
-        };
-        // Each fold is reported as soon as it finishes (in any order); metrics are then
-        // gathered by fold number, so the card does not depend on scheduling.
-        let fold_metrics = |preds: &[(usize, f64)]| {
-            let (p, t): (Vec<f64>, Vec<bool>) = preds
-                .iter()
-                .filter(|&&(j, _)| labels[j] != Label::Neutral)
-                .map(|&(j, prob)| (prob, labels[j] == Label::Conciliatory))
-                .unzip();
-            BinaryMetrics::compute(&p, &t)
-        };
-        let mut results: Vec<FoldResult> = std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel();
-            for _ in 0..worker_threads().min(params.folds) {
-                let tx = tx.clone();
-                let (next, run_fold) = (&next, &run_fold);
-                scope.spawn(move || loop {
-                    let f = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if f >= params.folds || tx.send(run_fold(f)).is_err() {
-                        return;
-                    }
-                });
-            }
-            drop(tx);
-            let mut done = Vec::new();
-            for result in rx {
-                let (f, preds) = result?;
-                let metrics = fold_metrics(&preds);
-                progress(Progress::Fold {
-                    fold: f + 1,
-                    folds: params.folds,
-                    metrics,
-                });
-                done.push((f, preds, metrics));
-            }
-            Ok::<_, Error>(done)
-        })?;
+    if n_folds >= 2 {
         results.sort_by_key(|r| r.0);
         let mut acc = Vec::new();
         let mut f1 = Vec::new();
@@ -1024,21 +1057,16 @@ pub fn train(
             auc.push(metrics.roc_auc);
         }
         card.cross_validation = CvReport {
-            folds: params.folds,
+            folds: n_folds,
             accuracy: MeanSd::of(&acc),
             macro_f1: MeanSd::of(&f1),
             roc_auc: MeanSd::of(&auc),
         };
-        let n_eff: Vec<f64> = all
-            .iter()
-            .map(|&i| prepared.docs[i].effective_sentences())
-            .collect();
+        let n_eff: Vec<f64> = all.iter().map(|&i| prepared.n_eff[i]).collect();
         neutral_band = choose_neutral_band(&oof, &labels, &n_eff);
     }
-    progress(Progress::FinalFit);
-    let mut final_params = params.clone();
-    final_params.model.threads = worker_threads();
-    let (vectoriser, model) = fit_subset(&final_params, &prepared, &all)?;
+    let (fitted, model) = final_fit.expect("the final fit ran");
+    let vectoriser = fitted.vectoriser;
     card.records_used = labels.iter().filter(|&&l| l != Label::Neutral).count();
     card.vocabulary = vectoriser.n_features() - N_DENSE;
     let file = ModelFile {

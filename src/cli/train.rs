@@ -9,6 +9,8 @@ use stance::classifier::{
     evaluate, file_sha256, read_all, train, FileMetrics, ModelCard, Progress, TrainParams,
     TrainingFile,
 };
+use stance::features::VectoriserParams;
+use stance::model::LogisticParams;
 use stance::Label;
 
 use super::common::write_atomically;
@@ -26,16 +28,16 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5)]
     folds: usize,
     /// L2 penalty.
-    #[arg(long, default_value_t = 3e-5)]
+    #[arg(long, default_value_t = LogisticParams::default().l2)]
     l2: f64,
     /// Most L-BFGS iterations per fit.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = LogisticParams::default().max_iter)]
     max_iter: u64,
     /// Minimum document frequency of a sparse feature.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = VectoriserParams::default().min_df)]
     min_df: usize,
     /// Weight of the dense lexicon features.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = VectoriserParams::default().dense_scale)]
     dense_scale: f32,
     /// Do not reweigh classes by frequency.
     #[arg(long)]
@@ -126,7 +128,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "fold {fold}/{folds}: accuracy {:.3}  macro-F1 {:.3}  ROC-AUC {:.3}  (n={})",
             metrics.accuracy, metrics.macro_f1, metrics.roc_auc, metrics.n
         ),
-        Progress::FinalFit => eprintln!("fitting the final model on all records"),
+        Progress::FinalFit => {
+            eprintln!("fitting the final model on all records, alongside the folds")
+        }
     })?;
     let cv = &classifier.card().cross_validation;
     if cv.folds > 1 {

@@ -6,9 +6,11 @@
 //! features come first in every row. No I/O.
 
 mod extract;
+mod interned;
 pub mod lexicon;
 
 pub use extract::{Extracted, Extractor, Names, Occurrence, CONTEXT_WINDOW, DENSE_NAMES, N_DENSE};
+pub use interned::{InternedDocs, SubsetVectoriser};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -199,30 +201,46 @@ impl Vectoriser {
                 *df.entry(k).or_insert(0) += 1;
             }
         }
-        let mut keys: Vec<u64> = df
-            .iter()
-            .filter(|(_, &n)| n as usize >= params.min_df)
-            .map(|(&k, _)| k)
+        let mut kept: Vec<(u64, u32)> = df
+            .into_iter()
+            .filter(|&(_, n)| n as usize >= params.min_df)
             .collect();
-        if keys.is_empty() {
+        kept.sort_unstable();
+        Vectoriser::from_frequencies(params, &kept, docs.len(), Some(names))
+    }
+
+    /// A vectoriser from the document frequency of each kept key (sorted by key) among
+    /// `n_docs` documents. Without `names`, column names are left empty (for models that are
+    /// never shown, such as cross-validation folds).
+    ///
+    /// # Errors
+    /// [`Error::Training`] when no key is kept.
+    pub(crate) fn from_frequencies(
+        params: VectoriserParams,
+        kept: &[(u64, u32)],
+        n_docs: usize,
+        names: Option<&Names>,
+    ) -> Result<Vectoriser> {
+        if kept.is_empty() {
             return Err(Error::Training(format!(
                 "no feature occurs in {} or more documents",
                 params.min_df
             )));
         }
-        keys.sort_unstable();
-        let n = docs.len() as f32;
-        let idf = keys
+        let n = n_docs as f32;
+        let keys = kept.iter().map(|p| p.0).collect();
+        let idf = kept
             .iter()
-            .map(|k| ((1.0 + n) / (1.0 + df[k] as f32)).ln() + 1.0)
+            .map(|&(_, df)| ((1.0 + n) / (1.0 + df as f32)).ln() + 1.0)
             .collect();
-        let names = keys
+        let names = kept
             .iter()
-            .map(|k| {
-                names
+            .map(|(k, _)| match names {
+                Some(names) => names
                     .get(k)
                     .cloned()
-                    .unwrap_or_else(|| format!("#{k:016x}"))
+                    .unwrap_or_else(|| format!("#{k:016x}")),
+                None => String::new(),
             })
             .collect();
         let mut v = Vectoriser {

@@ -1,17 +1,16 @@
-//! Sparse L2-regularised logistic regression on linfa's traits, trained with argmin's L-BFGS
+//! Sparse L2-regularised logistic regression on linfa's traits, trained by a diagonally
+//! preconditioned L-BFGS ([`lbfgs`])
 //! over CSR rows (`sprs`), plus evaluation metrics. Knows nothing about text: it sees rows of
 //! numbers and labels.
 //!
 //! Which class is positive is stored in the model (`positive`), never inferred from class
 //! frequencies, so the sign of the score cannot flip with the balance of the training data.
 
+mod lbfgs;
 mod metrics;
 
 pub use metrics::{BinaryMetrics, ConfusionCounts};
 
-use argmin::core::{CostFunction, Executor, Gradient, State};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use linfa::dataset::{DatasetBase, Records};
 use linfa::traits::{Fit, PredictInplace};
 use ndarray::Array1;
@@ -39,11 +38,25 @@ impl SparseRecords {
         let mut data = Vec::new();
         indptr.push(0usize);
         for r in rows {
-            indices.extend(r.indices.iter().map(|&i| i as usize));
+            indices.extend_from_slice(&r.indices);
             data.extend_from_slice(&r.values);
             indptr.push(indices.len());
         }
-        let matrix = CsMat::try_new((rows.len(), ncols), indptr, indices, data)
+        Self::from_csr((rows.len(), ncols), indptr, indices, data)
+    }
+
+    /// Builds CSR records from their parts: row pointers, column indices, values.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParams`] when the parts are inconsistent or indices out of order.
+    pub fn from_csr(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        data: Vec<f32>,
+    ) -> Result<Self> {
+        let indices = indices.into_iter().map(|i| i as usize).collect();
+        let matrix = CsMat::try_new(shape, indptr, indices, data)
             .map_err(|e| Error::InvalidParams(format!("bad sparse rows: {}", e.3)))?;
         Ok(SparseRecords { matrix })
     }
@@ -68,15 +81,16 @@ pub struct LogisticParams {
     /// L2 penalty on the weights, in units of the mean loss (default 3e-5, the best of
     /// 1e-5/3e-5/1e-4 by leave-one-training-file-out macro-F1; the intercept is not penalised).
     pub l2: f64,
-    /// Most L-BFGS iterations (default 100: on the shipped training data the evaluation
-    /// metrics were identical at 100, 150 and 300).
+    /// Most L-BFGS iterations (default 50: with the diagonal preconditioner, 50 iterations
+    /// reach a lower training loss than 100 without it, and the evaluation macro-F1 stayed
+    /// within 0.004 of the 100-iteration model on every dev set).
     pub max_iter: u64,
     /// Stop when the gradient norm falls below this (default 1e-6).
     pub tol: f64,
     /// Weigh classes inversely to their frequency (default true).
     pub balanced: bool,
-    /// Threads computing the gradient (default 1). The result does not depend on it beyond
-    /// floating-point summation order, which is fixed for a given value.
+    /// Threads computing the gradient (default 1). The result does not depend on it: every
+    /// logit and every gradient entry is one sum in a fixed order.
     #[serde(default = "one")]
     pub threads: usize,
     /// The label whose probability the model predicts (default conciliatory).
@@ -91,7 +105,7 @@ impl Default for LogisticParams {
     fn default() -> Self {
         LogisticParams {
             l2: 3e-5,
-            max_iter: 100,
+            max_iter: 50,
             tol: 1e-6,
             balanced: true,
             threads: 1,
@@ -107,7 +121,7 @@ impl LogisticParams {
         self
     }
 
-    /// Sets the iteration limit (default 100).
+    /// Sets the iteration limit (default 50).
     pub fn max_iter(mut self, n: u64) -> Self {
         self.max_iter = n;
         self
@@ -203,131 +217,166 @@ pub fn sigmoid(z: f64) -> f64 {
     }
 }
 
-struct Problem<'a> {
-    x: &'a CsMat<f32>,
+/// A compressed sparse matrix with 32-bit inner indices: by row (CSR) or by column (CSC),
+/// whichever `from` was given. Half the index traffic of `sprs`' `usize` indices.
+struct Compressed {
+    ptr: Vec<usize>,
+    inner: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl Compressed {
+    /// The rows `keep` of a CSR matrix, in that order.
+    fn rows_of(m: &CsMat<f32>, keep: &[usize]) -> Compressed {
+        let ptr = m.indptr();
+        let ptr = ptr.raw_storage();
+        let mut out = Compressed {
+            ptr: Vec::with_capacity(keep.len() + 1),
+            inner: Vec::new(),
+            values: Vec::new(),
+        };
+        out.ptr.push(0);
+        for &r in keep {
+            let (a, b) = (ptr[r], ptr[r + 1]);
+            out.inner
+                .extend(m.indices()[a..b].iter().map(|&i| i as u32));
+            out.values.extend_from_slice(&m.data()[a..b]);
+            out.ptr.push(out.inner.len());
+        }
+        out
+    }
+
+    /// The same matrix compressed the other way, with `n_inner` inner indices (a counting
+    /// sort: inner indices come out increasing).
+    fn transpose(&self, n_inner: usize) -> Compressed {
+        let mut ptr = vec![0usize; n_inner + 1];
+        for &i in &self.inner {
+            ptr[i as usize + 1] += 1;
+        }
+        for k in 0..n_inner {
+            ptr[k + 1] += ptr[k];
+        }
+        let mut next = ptr.clone();
+        let mut inner = vec![0u32; self.inner.len()];
+        let mut values = vec![0f32; self.values.len()];
+        for o in 0..self.ptr.len() - 1 {
+            let (is, vs) = self.outer(o);
+            for (&i, &v) in is.iter().zip(vs) {
+                let at = &mut next[i as usize];
+                inner[*at] = o as u32;
+                values[*at] = v;
+                *at += 1;
+            }
+        }
+        Compressed { ptr, inner, values }
+    }
+
+    /// The inner indices and values of outer index `o` (a row of CSR, a column of CSC).
+    #[inline]
+    fn outer(&self, o: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.ptr[o], self.ptr[o + 1]);
+        (&self.inner[a..b], &self.values[a..b])
+    }
+}
+
+struct Problem {
+    /// The design matrix by row, for the logits.
+    x: Compressed,
+    /// The same matrix by column, for the gradient.
+    xt: Compressed,
     y: Vec<f64>,
     w: Vec<f64>,
+    /// Sum of `w`.
+    wsum: f64,
     l2: f64,
     threads: usize,
-    /// The last point evaluated with its cost and gradient: L-BFGS asks for both separately.
-    cache: std::sync::Mutex<Option<Evaluated>>,
+    /// Per row: its weighted loss, then its residual (reused between evaluations).
+    loss: Vec<f64>,
+    residual: Vec<f64>,
 }
 
 /// Correction pairs L-BFGS keeps. Each costs two passes over the weights per iteration; with
 /// 5 the fits were barely faster and evaluation macro-F1 fell by up to 0.004.
 const LBFGS_MEMORY: usize = 10;
 
-/// Row chunks of a gradient evaluation (fixed, so results do not depend on the thread count).
-const GRADIENT_CHUNKS: usize = 4;
-
-/// A parameter vector, its cost and its gradient.
-type Evaluated = (Vec<f64>, f64, Vec<f64>);
-
-impl Problem<'_> {
-    /// Mean weighted log-loss plus penalty, and its gradient. The last entry of `p` is the
-    /// intercept.
-    fn eval(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((q, c, g)) = self.cache.lock().expect("cache lock").as_ref() {
-            if q.as_slice() == p {
-                return (*c, g.clone());
-            }
-        }
-        let nf = p.len() - 1;
-        let rows = self.x.rows();
-        // Rows split into a fixed number of chunks summed in a fixed order, whether the chunks
-        // run on one thread or several: the same model on any machine.
-        let chunks = GRADIENT_CHUNKS;
-        let bounds: Vec<usize> = (0..=chunks).map(|k| k * rows / chunks).collect();
-        let partial: Vec<(f64, Vec<f64>)> = if self.threads == 1 {
-            (0..chunks)
-                .map(|k| self.eval_rows(p, bounds[k], bounds[k + 1]))
-                .collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..chunks)
-                    .map(|k| {
-                        let (lo, hi) = (bounds[k], bounds[k + 1]);
-                        scope.spawn(move || self.eval_rows(p, lo, hi))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("gradient worker"))
-                    .collect()
-            })
-        };
-        let mut loss = 0.0;
-        let mut grad = vec![0.0; p.len()];
-        for (l, g) in partial {
-            loss += l;
-            for (a, b) in grad.iter_mut().zip(g) {
-                *a += b;
-            }
-        }
-        let wsum: f64 = self.w.iter().sum();
-        loss /= wsum;
-        for g in &mut grad {
-            *g /= wsum;
-        }
-        let mut pen = 0.0;
-        for c in 0..nf {
-            pen += p[c] * p[c];
-            grad[c] += self.l2 * p[c];
-        }
-        let cost = loss + 0.5 * self.l2 * pen;
-        *self.cache.lock().expect("cache lock") = Some((p.to_vec(), cost, grad.clone()));
-        (cost, grad)
+/// Runs `job` over `items` split into `threads` contiguous parts, one thread each.
+fn split_work<T: Send>(items: &mut [T], threads: usize, job: impl Fn(usize, &mut [T]) + Sync) {
+    if threads <= 1 || items.len() < 2 {
+        job(0, items);
+        return;
     }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (k, part) in items.chunks_mut(per).enumerate() {
+            let job = &job;
+            scope.spawn(move || job(k * per, part));
+        }
+    });
 }
 
-impl Problem<'_> {
-    /// Weighted log-loss and its gradient (unnormalised) over rows `lo..hi`.
-    fn eval_rows(&self, p: &[f64], lo: usize, hi: usize) -> (f64, Vec<f64>) {
+impl lbfgs::Objective for Problem {
+    /// Mean weighted log-loss plus penalty, and its gradient. The last entry of `p` is the
+    /// intercept. Every row's logit and every column's gradient is one sum in a fixed order,
+    /// so the result is the same whatever the number of threads.
+    fn eval(&mut self, p: &[f64], grad: &mut [f64]) -> f64 {
         let nf = p.len() - 1;
         let b = p[nf];
-        let mut grad = vec![0.0; p.len()];
-        let mut loss = 0.0;
-        for r in lo..hi {
-            let Some(row) = self.x.outer_view(r) else {
-                continue;
-            };
-            let mut z = b;
-            for (c, &v) in row.iter() {
-                z += p[c] * v as f64;
+        let (x, y, w) = (&self.x, &self.y, &self.w);
+        let mut rows: Vec<(&mut f64, &mut f64)> =
+            self.loss.iter_mut().zip(self.residual.iter_mut()).collect();
+        split_work(&mut rows, self.threads, |first, part| {
+            for (k, (loss, residual)) in part.iter_mut().enumerate() {
+                let r = first + k;
+                let (cols, vals) = x.outer(r);
+                // Four partial sums: independent additions keep the pipeline full.
+                let mut z4 = [0.0; 4];
+                let (cc, cv) = (cols.chunks_exact(4), vals.chunks_exact(4));
+                let mut z = b;
+                for (&c, &v) in cc.remainder().iter().zip(cv.remainder()) {
+                    z += p[c as usize] * v as f64;
+                }
+                for (c, v) in cc.zip(cv) {
+                    for k in 0..4 {
+                        z4[k] += p[c[k] as usize] * v[k] as f64;
+                    }
+                }
+                z += (z4[0] + z4[1]) + (z4[2] + z4[3]);
+                let yz = y[r] * z;
+                // log(1 + exp(-yz)), stably
+                **loss = w[r]
+                    * if yz > 0.0 {
+                        (-yz).exp().ln_1p()
+                    } else {
+                        -yz + yz.exp().ln_1p()
+                    };
+                **residual = -y[r] * sigmoid(-yz) * w[r];
             }
-            let yz = self.y[r] * z;
-            // log(1 + exp(-yz)), stably
-            loss += self.w[r]
-                * if yz > 0.0 {
-                    (-yz).exp().ln_1p()
-                } else {
-                    -yz + yz.exp().ln_1p()
-                };
-            let g = -self.y[r] * sigmoid(-yz) * self.w[r];
-            for (c, &v) in row.iter() {
-                grad[c] += g * v as f64;
+        });
+        let residual = &self.residual;
+        let xt = &self.xt;
+        let (scale, l2) = (1.0 / self.wsum, self.l2);
+        split_work(&mut grad[..nf], self.threads, |first, part| {
+            for (k, g) in part.iter_mut().enumerate() {
+                let c = first + k;
+                let (rs, vals) = xt.outer(c);
+                let mut s4 = [0.0; 4];
+                let (cr, cv) = (rs.chunks_exact(4), vals.chunks_exact(4));
+                let mut sum = 0.0;
+                for (&r, &v) in cr.remainder().iter().zip(cv.remainder()) {
+                    sum += residual[r as usize] * v as f64;
+                }
+                for (r, v) in cr.zip(cv) {
+                    for k in 0..4 {
+                        s4[k] += residual[r[k] as usize] * v[k] as f64;
+                    }
+                }
+                sum += (s4[0] + s4[1]) + (s4[2] + s4[3]);
+                *g = sum * scale + l2 * p[c];
             }
-            grad[nf] += g;
-        }
-        (loss, grad)
-    }
-}
-
-impl CostFunction for Problem<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, p: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.eval(p).0)
-    }
-}
-
-impl Gradient for Problem<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, p: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        Ok(self.eval(p).1)
+        });
+        grad[nf] = residual.iter().sum::<f64>() * scale;
+        let pen = lbfgs::dot(&p[..nf], &p[..nf]);
+        self.loss.iter().sum::<f64>() * scale + 0.5 * l2 * pen
     }
 }
 
@@ -359,19 +408,7 @@ impl Fit<SparseRecords, Array1<Label>, Error> for LogisticParams {
                 "need both conciliatory and confrontational records, got {npos} of the positive class and {nneg} of the other"
             )));
         }
-        let x = if keep.len() == x_all.rows() {
-            x_all.clone()
-        } else {
-            let mut b = sprs::TriMat::new((keep.len(), x_all.cols()));
-            for (new, &r) in keep.iter().enumerate() {
-                if let Some(row) = x_all.outer_view(r) {
-                    for (c, &v) in row.iter() {
-                        b.add_triplet(new, c, v);
-                    }
-                }
-            }
-            b.to_csr()
-        };
+        let x = Compressed::rows_of(x_all, &keep);
         let n = y.len() as f64;
         // Class balance times the dataset's own sample weight (1 when it has none).
         let w: Vec<f64> = y
@@ -388,33 +425,57 @@ impl Fit<SparseRecords, Array1<Label>, Error> for LogisticParams {
                 class * data.weight_for(r) as f64
             })
             .collect();
-        let problem = Problem {
-            x: &x,
+        let ncols = x_all.cols() + 1;
+        let wsum = w.iter().sum();
+        let rows = keep.len();
+        let mut problem = Problem {
+            xt: x.transpose(ncols - 1),
+            x,
             y,
             w,
+            wsum,
             l2: params.l2,
             threads: params.threads,
-            cache: std::sync::Mutex::new(None),
+            loss: vec![0.0; rows],
+            residual: vec![0.0; rows],
         };
-        let init = vec![0.0; x.cols() + 1];
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), LBFGS_MEMORY)
-            .with_tolerance_grad(params.tol)
-            .and_then(|s| s.with_tolerance_cost(1e-12))
-            .map_err(|e| Error::Training(e.to_string()))?;
-        let result = Executor::new(problem, solver)
-            .configure(|s| s.param(init).max_iters(params.max_iter))
-            .run()
-            .map_err(|e| Error::Training(format!("L-BFGS failed: {e}")))?;
-        let state = result.state();
-        let best = state
-            .get_best_param()
-            .ok_or_else(|| Error::Training("L-BFGS returned no parameters".into()))?;
+        // Inverse curvature of each weight at the start (sigmoid' = 1/4), as L-BFGS's initial
+        // inverse Hessian: rare features, with little curvature, get proportionally larger steps.
+        let mut curvature = vec![0.0; ncols];
+        for (c, h) in curvature[..ncols - 1].iter_mut().enumerate() {
+            let (rs, vals) = problem.xt.outer(c);
+            let s: f64 = rs
+                .iter()
+                .zip(vals)
+                .map(|(&r, &v)| problem.w[r as usize] * (v as f64).powi(2))
+                .sum();
+            *h = 1.0 / (0.25 * s / problem.wsum + params.l2).max(1e-12);
+        }
+        curvature[ncols - 1] = 4.0;
+        let found = lbfgs::minimise(
+            &mut problem,
+            vec![0.0; ncols],
+            Some(&curvature),
+            lbfgs::Settings {
+                memory: LBFGS_MEMORY,
+                max_iter: params.max_iter,
+                tol_grad: params.tol,
+                tol_cost: 1e-12,
+            },
+        );
+        if !found.value.is_finite() {
+            return Err(Error::Training(format!(
+                "L-BFGS reached a non-finite loss ({}) after {} iterations",
+                found.value, found.iterations
+            )));
+        }
+        let best = found.x;
         let nf = best.len() - 1;
         Ok(LogisticRegression {
             weights: best[..nf].iter().map(|&v| v as f32).collect(),
             intercept: best[nf],
             positive: params.positive,
-            iterations: state.get_iter(),
+            iterations: found.iterations,
         })
     }
 }
@@ -497,6 +558,35 @@ mod tests {
         let a = LogisticParams::default().fit(&d).unwrap();
         let b = LogisticParams::default().fit(&d).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_thread_count_does_not_change_the_model() {
+        // Enough rows and columns that every thread gets work.
+        let mut rows = vec![];
+        let mut labels = vec![];
+        for i in 0..300usize {
+            let a = (i * 7919) % 97;
+            let b = (i * 104_729) % 89 + 97;
+            rows.push(Row {
+                indices: vec![(a % 5) as u32, a as u32 + 5, b as u32 + 5],
+                values: vec![0.5, 1.0, ((i % 7) as f32 + 1.0) / 7.0],
+            });
+            labels.push(if (a + b) % 3 == 0 {
+                Label::Conciliatory
+            } else {
+                Label::Confrontational
+            });
+        }
+        let x = SparseRecords::from_rows(&rows, 5 + 97 + 89).unwrap();
+        let d = DatasetBase::new(x, Array1::from(labels));
+        let one = LogisticParams::default().fit(&d).unwrap();
+        for threads in [2, 3, 8] {
+            assert_eq!(
+                one,
+                LogisticParams::default().threads(threads).fit(&d).unwrap()
+            );
+        }
     }
 
     #[test]
