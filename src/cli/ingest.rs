@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stance::classifier::score_map_in_order;
-use stance::store::dedup::MinHash;
 use stance::store::{ModelInfo, Store};
 use stance::Classifier;
 
@@ -86,11 +85,13 @@ pub(crate) fn ingest_files(
             reader,
             counterpart,
             actor,
-            // Near-duplicate signatures are computed on the scoring threads too.
-            |article, _| MinHash::of_text(&article.text),
-            |line, article, score, signature| {
+            // Content hashes, near-duplicate signatures and evidence JSON are computed on the
+            // scoring threads too; the writer only writes.
+            stance::store::prepare,
+            |line, article, score, prepared| {
                 bar.inc(1);
-                file.add_signed(&article, &score, Some(signature))
+                prepared
+                    .and_then(|p| file.add_prepared(&article, &score, p))
                     .map_err(|e| {
                         stance::Error::Store(format!(
                             "{name}:{line}: article {:?}: {e}",

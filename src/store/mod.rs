@@ -231,6 +231,11 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err)?;
+        // A 16 MiB page cache instead of SQLite's 2 MiB: a large ingest then spills far fewer
+        // pages to the log before it commits (measured: 1.8 s → 0.8 s of system time on
+        // 177 MB, total 6.6 s → 6.0 s; 64 MiB gained nothing more).
+        conn.pragma_update(None, "cache_size", -16 * 1024)
+            .map_err(sql_err)?;
         schema::migrate(&mut conn)
             .map_err(|e| Error::Store(format!("{}: {}", path.display(), strip(e))))?;
         Ok(Store { conn })
@@ -261,6 +266,7 @@ impl Store {
             tx,
             model_id: model.id.clone(),
             source: source.to_string(),
+            started: now(),
             stats: IngestStats::default(),
         })
     }
@@ -445,6 +451,8 @@ pub struct FileIngest<'s> {
     tx: Transaction<'s>,
     model_id: String,
     source: String,
+    /// When this file's ingestion began: the `added` time of its new articles.
+    started: String,
     stats: IngestStats,
 }
 
@@ -456,16 +464,19 @@ impl FileIngest<'_> {
     /// # Errors
     /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
     pub fn add(&mut self, article: &Article, score: &Score) -> Result<Added> {
-        self.add_signed(article, score, None)
+        self.add_prepared(article, score, prepare(article, score)?)
     }
 
-    /// Like [`FileIngest::add`], with the article's MinHash signature already computed (for
-    /// callers that compute it on worker threads); `None` computes it here when needed.
-    pub fn add_signed(
+    /// Like [`FileIngest::add`], with the work that needs no database ([`prepare`]) already
+    /// done (for callers that do it on worker threads).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
+    pub fn add_prepared(
         &mut self,
         article: &Article,
         score: &Score,
-        signature: Option<MinHash>,
+        prepared: Prepared,
     ) -> Result<Added> {
         let Some(date) = article.date() else {
             self.stats.undated.push(article.id.clone());
@@ -479,15 +490,15 @@ impl FileIngest<'_> {
             self.stats.no_counterpart.push(article.id.clone());
             return Ok(Added::NoCounterpart);
         };
-        let hash = content_hash(article);
+        let Prepared {
+            content_hash: hash,
+            signature: sig,
+            evidence,
+        } = prepared;
         let stored: Option<String> = self
             .tx
-            .query_row(
-                "SELECT content_hash FROM articles WHERE id = ?1",
-                params![article.id],
-                |r| r.get(0),
-            )
-            .optional()
+            .prepare_cached("SELECT content_hash FROM articles WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![article.id], |r| r.get(0)).optional())
             .map_err(sql_err)?;
         let mut added = match stored {
             Some(h) if h != hash => {
@@ -496,11 +507,15 @@ impl FileIngest<'_> {
             }
             Some(_) => Added::Present { new_score: false },
             None => {
+                let cluster = assign_cluster(&self.tx, &article.id, &sig)?;
                 self.tx
-                    .execute(
-                        "INSERT INTO articles (id, date, title, outlet, url, content_hash, text, source, added)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![
+                    .prepare_cached(
+                        "INSERT INTO articles (id, date, title, outlet, url, content_hash, text,
+                             source, added, minhash, cluster)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
                             article.id,
                             date.to_string(),
                             article.title,
@@ -509,13 +524,13 @@ impl FileIngest<'_> {
                             hash,
                             article.text,
                             self.source,
-                            now()
-                        ],
-                    )
+                            self.started,
+                            sig.to_bytes(),
+                            cluster
+                        ])
+                    })
                     .map_err(sql_err)?;
-                let sig = signature.unwrap_or_else(|| MinHash::of_text(&article.text));
-                let cluster = assign_cluster(&self.tx, &article.id, &sig)?;
-                save_signature(&self.tx, &article.id, &sig, &cluster)?;
+                save_bands(&self.tx, &article.id, &sig)?;
                 self.stats.new += 1;
                 let duplicate_of = (cluster != article.id).then_some(cluster);
                 if duplicate_of.is_some() {
@@ -524,15 +539,15 @@ impl FileIngest<'_> {
                 Added::New { duplicate_of }
             }
         };
-        let evidence = serde_json::to_string(&score.evidence)
-            .map_err(|e| Error::Store(format!("article {}: evidence: {e}", article.id)))?;
         let n = self
             .tx
-            .execute(
+            .prepare_cached(
                 "INSERT OR IGNORE INTO scores (article_id, counterpart, actor, model_id, score,
                      p_conciliatory, label, mentions, evidence)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
+            )
+            .and_then(|mut s| {
+                s.execute(params![
                     article.id,
                     counterpart,
                     score.actor.as_deref().unwrap_or(""),
@@ -542,8 +557,8 @@ impl FileIngest<'_> {
                     score.label.as_str(),
                     score.mentions as i64,
                     evidence
-                ],
-            )
+                ])
+            })
             .map_err(sql_err)?;
         self.stats.new_scores += n;
         if let Added::Present { new_score } = &mut added {
@@ -568,62 +583,86 @@ impl FileIngest<'_> {
     }
 }
 
+/// What storing an article needs that no database does: its content hash, its MinHash
+/// signature and its evidence as JSON. Computed by [`FileIngest::add`], or beforehand on any
+/// thread for [`FileIngest::add_prepared`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    content_hash: String,
+    signature: MinHash,
+    evidence: String,
+}
+
+/// Does the database-free part of storing `article` with `score`.
+///
+/// # Errors
+/// [`Error::Store`] when the evidence cannot be serialised.
+pub fn prepare(article: &Article, score: &Score) -> Result<Prepared> {
+    Ok(Prepared {
+        content_hash: content_hash(article),
+        signature: MinHash::of_text(&article.text),
+        evidence: serde_json::to_string(&score.evidence)
+            .map_err(|e| Error::Store(format!("article {}: evidence: {e}", article.id)))?,
+    })
+}
+
 /// Finds the cluster of the most similar stored article whose estimated Jaccard similarity
-/// reaches [`dedup::THRESHOLD`]; the article's own id when there is none.
+/// reaches [`dedup::THRESHOLD`]; the article's own id when there is none. One query looks up
+/// all of the signature's band keys.
 pub(crate) fn assign_cluster(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> Result<String> {
-    let mut best: Option<(f64, String)> = None;
-    let mut seen = std::collections::HashSet::new();
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT b.article_id, a.minhash, a.cluster FROM minhash_bands b
-             JOIN articles a ON a.id = b.article_id
-             WHERE b.band = ?1 AND b.hash = ?2 AND b.article_id <> ?3",
-        )
+    let keys = sig.bands();
+    if keys.is_empty() {
+        return Ok(id.to_string());
+    }
+    let sql = format!(
+        "SELECT DISTINCT b.article_id, a.minhash, a.cluster FROM minhash_bands b
+         JOIN articles a ON a.id = b.article_id
+         WHERE b.key IN ({}) AND b.article_id <> ?1",
+        (0..keys.len())
+            .map(|k| format!("?{}", k + 2))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = tx.prepare_cached(&sql).map_err(sql_err)?;
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(keys.len() + 1);
+    args.push(&id);
+    args.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
+    let rows = stmt
+        .query_map(args.as_slice(), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
         .map_err(sql_err)?;
-    for (band, hash) in sig.bands() {
-        let rows = stmt
-            .query_map(params![band as i64, hash, id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<Vec<u8>>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_err)?;
-        for row in rows {
-            let (other, bytes, cluster) = row.map_err(sql_err)?;
-            if !seen.insert(other.clone()) {
-                continue;
-            }
-            let Some(other_sig) = bytes.as_deref().and_then(MinHash::from_bytes) else {
-                continue;
-            };
-            let s = sig.similarity(&other_sig);
-            if s >= dedup::THRESHOLD && best.as_ref().is_none_or(|(b, _)| s > *b) {
-                best = Some((s, cluster.unwrap_or(other)));
-            }
+    let mut best: Option<(f64, String)> = None;
+    for row in rows {
+        let (other, bytes, cluster) = row.map_err(sql_err)?;
+        let Some(other_sig) = bytes.as_deref().and_then(MinHash::from_bytes) else {
+            continue;
+        };
+        let s = sig.similarity(&other_sig);
+        // Ties go to the smallest cluster id, whatever order SQLite returns the rows in.
+        let c = cluster.unwrap_or(other);
+        if s >= dedup::THRESHOLD
+            && best
+                .as_ref()
+                .is_none_or(|(b, bc)| s > *b || (s == *b && c < *bc))
+        {
+            best = Some((s, c));
         }
     }
     Ok(best.map_or_else(|| id.to_string(), |(_, c)| c))
 }
 
-pub(crate) fn save_signature(
-    tx: &Transaction<'_>,
-    id: &str,
-    sig: &MinHash,
-    cluster: &str,
-) -> Result<()> {
-    tx.execute(
-        "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
-        params![sig.to_bytes(), cluster, id],
-    )
-    .map_err(sql_err)?;
+/// Records an article's band keys, so later articles find it as a candidate.
+pub(crate) fn save_bands(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> Result<()> {
     let mut stmt = tx
-        .prepare_cached("INSERT INTO minhash_bands (band, hash, article_id) VALUES (?1, ?2, ?3)")
+        .prepare_cached("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?1, ?2)")
         .map_err(sql_err)?;
-    for (band, hash) in sig.bands() {
-        stmt.execute(params![band as i64, hash, id])
-            .map_err(sql_err)?;
+    for key in sig.bands() {
+        stmt.execute(params![key, id]).map_err(sql_err)?;
     }
     Ok(())
 }
@@ -692,6 +731,49 @@ mod tests {
         drop(store);
         // Opening again is a no-op.
         assert_eq!(Store::open(&path).unwrap().counts().unwrap(), counts);
+    }
+
+    #[test]
+    fn migrates_a_version_2_store_by_re_signing_every_article() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::V1).unwrap();
+            conn.execute_batch(schema::V1_TO_V2).unwrap();
+            conn.execute("INSERT INTO schema_version VALUES (2)", [])
+                .unwrap();
+            // Version 2 signatures and bands (here: stale ones claiming all three articles
+            // are one cluster) must all be replaced.
+            for (id, text) in [
+                ("a", WIRE.to_string()),
+                ("b", format!("{WIRE} Officials gave no date.")),
+                ("c", "Beijing and Manila signed a hotline agreement.".into()),
+            ] {
+                conn.execute(
+                    "INSERT INTO articles (id, date, content_hash, text, source, added, minhash, cluster)
+                     VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then', x'00', 'a')",
+                    params![id, text],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO minhash_bands (band, hash, article_id) VALUES (0, 1, ?1)",
+                    params![id],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        let counts = store.counts().unwrap();
+        assert_eq!((counts.articles, counts.clusters), (3, 2));
+        assert_eq!(store.cluster_size("a").unwrap(), 2);
+        assert_eq!(store.cluster_size("c").unwrap(), 1);
+        let bands: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM minhash_bands", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(bands, 3 * dedup::BANDS as i64);
     }
 
     #[test]

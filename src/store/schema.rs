@@ -11,7 +11,7 @@ use super::sql_err;
 use crate::error::{Error, Result};
 
 /// The schema version this build reads and writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 /// Version 1: articles, models and scores; no near-duplicate detection.
 pub(crate) const V1: &str = "
@@ -51,8 +51,9 @@ CREATE INDEX scores_counterpart ON scores(counterpart COLLATE NOCASE, model_id);
 ";
 
 /// Version 2: a MinHash signature and a near-duplicate cluster per article, and the LSH band
-/// index used to find candidate duplicates without comparing every pair.
-const V1_TO_V2: &str = "
+/// index used to find candidate duplicates without comparing every pair. (Signatures are
+/// computed by the step to version 3.)
+pub(crate) const V1_TO_V2: &str = "
 ALTER TABLE articles ADD COLUMN minhash BLOB;
 ALTER TABLE articles ADD COLUMN cluster TEXT;
 CREATE INDEX articles_cluster ON articles(cluster);
@@ -62,6 +63,22 @@ CREATE TABLE minhash_bands (
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
 );
 CREATE INDEX minhash_bands_lookup ON minhash_bands(band, hash);
+";
+
+/// Version 3: one-permutation MinHash signatures (one hash per shingle instead of 128), so
+/// every signature and cluster is recomputed; band keys fold the band number into the hash and
+/// live in one clustered table (no separate index to update), found by one query per article.
+/// Bands carry no foreign key: they are written only with their article, in one transaction,
+/// and articles are never deleted.
+const V2_TO_V3: &str = "
+DROP INDEX minhash_bands_lookup;
+DROP TABLE minhash_bands;
+CREATE TABLE minhash_bands (
+    key        INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
+UPDATE articles SET minhash = NULL, cluster = NULL;
 ";
 
 /// Reads the schema version; 0 for a fresh file.
@@ -110,15 +127,19 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if v == 1 {
         tx.execute_batch(V1_TO_V2).map_err(sql_err)?;
-        backfill_minhash(&tx)?;
         v = 2;
+    }
+    if v == 2 {
+        tx.execute_batch(V2_TO_V3).map_err(sql_err)?;
+        backfill_minhash(&tx)?;
+        v = 3;
     }
     tx.execute("UPDATE schema_version SET version = ?1", params![v])
         .map_err(sql_err)?;
     tx.commit().map_err(sql_err)
 }
 
-/// Computes signatures and clusters for articles stored before version 2, oldest first, so
+/// Computes signatures and clusters for articles stored before version 3, oldest first, so
 /// the clusters are the ones a fresh ingest in the same order would give.
 fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
     let rows: Vec<(String, String)> = {
@@ -133,7 +154,12 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
         let cluster = super::assign_cluster(tx, &id, &sig)?;
-        super::save_signature(tx, &id, &sig, &cluster)?;
+        tx.execute(
+            "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
+            params![sig.to_bytes(), cluster, id],
+        )
+        .map_err(sql_err)?;
+        super::save_bands(tx, &id, &sig)?;
     }
     Ok(())
 }
