@@ -328,14 +328,14 @@ impl Gazetteer {
     }
 
     /// Finds every gazetteer mention in a tokenized text, left to right, longest alias first,
-    /// without overlaps. `norms[i]` is the normalised form of `tokens[i]`; `candidate(i)` may
+    /// without overlaps. `norm(i)` is the normalised form of `tokens[i]`; `candidate(i)` may
     /// return false for tokens known not to start an alias (see
     /// [`Gazetteer::may_start_mention`]), saving the lookup.
-    pub fn find_mentions(
+    pub fn find_mentions<'a>(
         &self,
         text: &str,
         tokens: &[Token],
-        norms: &[&str],
+        norm: impl Fn(usize) -> &'a str,
         candidate: impl Fn(usize) -> bool,
         out: &mut Vec<Mention>,
     ) {
@@ -343,10 +343,10 @@ impl Gazetteer {
         let mut i = 0;
         while i < tokens.len() {
             if tokens[i].kind != TokenKind::Punct && candidate(i) {
-                if let Some(list) = self.index.get(norms[i]) {
+                if let Some(list) = self.index.get(norm(i)) {
                     if let Some(p) = list
                         .iter()
-                        .find(|p| pattern_matches(p, text, tokens, norms, i))
+                        .find(|p| pattern_matches(p, text, tokens, &norm, i))
                     {
                         if p.entity != NO_ENTITY {
                             out.push(Mention {
@@ -365,7 +365,13 @@ impl Gazetteer {
     }
 }
 
-fn pattern_matches(p: &Pattern, text: &str, tokens: &[Token], norms: &[&str], at: usize) -> bool {
+fn pattern_matches<'a>(
+    p: &Pattern,
+    text: &str,
+    tokens: &[Token],
+    norm: &impl Fn(usize) -> &'a str,
+    at: usize,
+) -> bool {
     if at + p.tokens.len() > tokens.len() {
         return false;
     }
@@ -373,16 +379,17 @@ fn pattern_matches(p: &Pattern, text: &str, tokens: &[Token], norms: &[&str], at
         if p.exact {
             tokens[at + k].text(text) == want
         } else {
-            norms[at + k] == want
+            norm(at + k) == want
         }
     })
 }
 
 /// Finds literal (normalised, whole-token) occurrences of `patterns` and merges them into
 /// `mentions`, keeping gazetteer mentions where they overlap. Returns how many were added.
-pub fn find_literal_mentions(
+pub fn find_literal_mentions<'a>(
     patterns: &[Vec<String>],
-    norms: &[&str],
+    n_tokens: usize,
+    norm: impl Fn(usize) -> &'a str,
     mentions: &mut Vec<Mention>,
 ) -> usize {
     if patterns.is_empty() {
@@ -390,11 +397,11 @@ pub fn find_literal_mentions(
     }
     let mut added = 0;
     for (li, pat) in patterns.iter().enumerate() {
-        if pat.is_empty() || pat.len() > norms.len() {
+        if pat.is_empty() || pat.len() > n_tokens {
             continue;
         }
-        for at in 0..=norms.len() - pat.len() {
-            if pat.iter().enumerate().all(|(k, w)| norms[at + k] == w) {
+        for at in 0..=n_tokens - pat.len() {
+            if pat.iter().enumerate().all(|(k, w)| norm(at + k) == w) {
                 let end = at + pat.len();
                 if mentions.iter().any(|m| m.start < end && at < m.end) {
                     continue;
@@ -438,7 +445,7 @@ mod tests {
         let (toks, norms) = crate::text::tokens_and_norms(text);
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
-        g.find_mentions(text, &toks, &refs, |_| true, &mut m);
+        g.find_mentions(text, &toks, |i| refs[i], |_| true, &mut m);
         m.iter()
             .map(|m| {
                 let span = &text[toks[m.start].start as usize..toks[m.end - 1].end as usize];
@@ -482,7 +489,7 @@ mod tests {
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
         assert_eq!(
-            find_literal_mentions(&[vec!["gondor".into()]], &refs, &mut m),
+            find_literal_mentions(&[vec!["gondor".into()]], refs.len(), |i| refs[i], &mut m),
             2
         );
     }

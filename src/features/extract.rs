@@ -70,19 +70,33 @@ pub struct Extracted {
     pub analysis: Analysis,
 }
 
+/// What is kept of a distinct word and read only now and then: its forms and the lexicon
+/// entries starting with it.
 #[derive(Debug, Clone)]
 struct WordInfo {
     norm: Box<str>,
     stem: Box<str>,
-    stem_hash: u64,
-    kind: TokenKind,
-    negator: bool,
-    rejecter: bool,
-    breaker: bool,
-    clause_break: bool,
-    actor_start: bool,
     lex: Box<[u32]>,
 }
+
+/// What every occurrence of a word needs, in 16 bytes: copied per token, so the passes over an
+/// article read one compact array instead of chasing each word's [`WordInfo`].
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    /// The word's stem hash; for a hyphen, the hyphen's hash; 0 for other tokens.
+    unit: u64,
+    /// Index into the word table.
+    id: u32,
+    /// `F_*` bits.
+    flags: u8,
+}
+
+const F_NEGATOR: u8 = 1;
+const F_REJECTER: u8 = 2;
+const F_BREAKER: u8 = 4;
+const F_CLAUSE_BREAK: u8 = 8;
+const F_ACTOR_START: u8 = 16;
+const F_LEXICON: u8 = 32;
 
 /// Role of a unit in the masked stream.
 const UNIT_CP: u64 = 0x0c0f_fee0_0000_0001;
@@ -124,7 +138,9 @@ pub struct Extractor {
     /// (two distinct words sharing a hash among the ≤400,000 cached has odds below 1e-8).
     table: FxHashMap<u64, u32>,
     words: Vec<WordInfo>,
-    ids: Vec<u32>,
+    hot: Vec<Hot>,
+    /// Per token of the current article, its word's [`Hot`].
+    tok: Vec<Hot>,
     mentions: Vec<Mention>,
     negated: Vec<bool>,
     rejected: Vec<bool>,
@@ -157,7 +173,8 @@ impl Extractor {
             stemmer: StemCache::new(),
             table: FxHashMap::default(),
             words: Vec::new(),
-            ids: Vec::new(),
+            hot: Vec::new(),
+            tok: Vec::new(),
             mentions: Vec::new(),
             negated: Vec::new(),
             rejected: Vec::new(),
@@ -170,11 +187,18 @@ impl Extractor {
         self.gazetteer
     }
 
-    fn word_id(&mut self, raw: &str, kind: TokenKind) -> u32 {
+    /// The [`Hot`] of a token, from the word table, else analysed now.
+    #[inline]
+    fn word(&mut self, raw: &str, kind: TokenKind) -> Hot {
         let key = raw_hash(raw);
-        if let Some(&id) = self.table.get(&key) {
-            return id;
+        match self.table.get(&key) {
+            Some(&id) => self.hot[id as usize],
+            None => self.analyse(key, raw, kind),
         }
+    }
+
+    /// Analyses a word seen for the first time and adds it to the table.
+    fn analyse(&mut self, key: u64, raw: &str, kind: TokenKind) -> Hot {
         let norm: Box<str> = text::normalize_word(raw).into();
         let stem: Box<str> = match kind {
             TokenKind::Word => self.stemmer.stem(&norm).into(),
@@ -202,21 +226,25 @@ impl Extractor {
                 e.stems.len() == 1
                     && matches!(e.cue, Some((c, _)) if c == CAT_REJECT || c == CAT_REDUCE)
             });
-        let id = self.words.len() as u32;
-        self.words.push(WordInfo {
-            rejecter,
-            stem_hash: hash_str(&stem),
-            breaker: text::is_scope_breaker(&norm),
-            clause_break: breaks_clause(kind, &norm),
-            actor_start: self.gazetteer.may_start_mention(&norm),
-            norm,
-            stem,
-            kind,
-            negator,
-            lex,
-        });
-        self.table.insert(key, id);
-        id
+        let flag = |on: bool, f: u8| if on { f } else { 0 };
+        let hot = Hot {
+            unit: match kind {
+                TokenKind::Word => hash_str(&stem),
+                TokenKind::Punct if &*norm == "-" => hash_str("-"),
+                _ => 0,
+            },
+            id: self.words.len() as u32,
+            flags: flag(negator, F_NEGATOR)
+                | flag(rejecter, F_REJECTER)
+                | flag(text::is_scope_breaker(&norm), F_BREAKER)
+                | flag(breaks_clause(kind, &norm), F_CLAUSE_BREAK)
+                | flag(self.gazetteer.may_start_mention(&norm), F_ACTOR_START)
+                | flag(!lex.is_empty(), F_LEXICON),
+        };
+        self.words.push(WordInfo { norm, stem, lex });
+        self.hot.push(hot);
+        self.table.insert(key, hot.id);
+        hot
     }
 
     /// Extracts the features of `text` toward `counterpart` (and `actor`), into `out`.
@@ -232,6 +260,7 @@ impl Extractor {
         if self.words.len() > MAX_WORDS {
             self.table.clear();
             self.words.clear();
+            self.hot.clear();
         }
         text::analyze_into(text, &mut out.analysis);
         out.occurrences.clear();
@@ -241,21 +270,22 @@ impl Extractor {
             .resize(out.analysis.sentences.len(), [0.0; N_DENSE]);
         out.mentions = 0;
         let tokens = &out.analysis.tokens;
-        self.ids.clear();
+        self.tok.clear();
         for t in tokens {
-            let id = self.word_id(t.text(text), t.kind);
-            self.ids.push(id);
+            let h = self.word(t.text(text), t.kind);
+            self.tok.push(h);
         }
         let words = &self.words;
-        let ids = &self.ids;
-        let norms: Vec<&str> = ids.iter().map(|&i| &*words[i as usize].norm).collect();
+        let tok = &self.tok;
+        let has = |i: usize, f: u8| tok[i].flags & f != 0;
+        let norm = |i: usize| &*words[tok[i].id as usize].norm;
 
         // Actors: gazetteer mentions, then the user's literal names.
         self.gazetteer.find_mentions(
             text,
             tokens,
-            &norms,
-            |i| words[ids[i] as usize].actor_start,
+            norm,
+            |i| has(i, F_ACTOR_START),
             &mut self.mentions,
         );
         let mut literals: Vec<Vec<String>> = Vec::new();
@@ -266,7 +296,7 @@ impl Extractor {
         if let Some(a) = actor {
             literals.extend(a.literals.iter().cloned());
         }
-        find_literal_mentions(&literals, &norms, &mut self.mentions);
+        find_literal_mentions(&literals, tokens.len(), norm, &mut self.mentions);
         self.roles.clear();
         self.roles.resize(tokens.len(), ROLE_NONE);
         let mut cp_mentions: Vec<(usize, usize)> = Vec::new();
@@ -296,14 +326,14 @@ impl Extractor {
 
         text::negation_scope(
             tokens,
-            |i| words[ids[i] as usize].negator,
-            |i| words[ids[i] as usize].breaker,
+            |i| has(i, F_NEGATOR),
+            |i| has(i, F_BREAKER),
             &mut self.negated,
         );
         text::negation_scope(
             tokens,
-            |i| words[ids[i] as usize].rejecter,
-            |i| words[ids[i] as usize].breaker,
+            |i| has(i, F_REJECTER),
+            |i| has(i, F_BREAKER),
             &mut self.rejected,
         );
 
@@ -316,7 +346,7 @@ impl Extractor {
                 let mut i = ms;
                 while i > s.tokens.start && d < CONTEXT_WINDOW {
                     i -= 1;
-                    if words[ids[i] as usize].clause_break {
+                    if has(i, F_CLAUSE_BREAK) {
                         break;
                     }
                     if tokens[i].kind != TokenKind::Punct {
@@ -327,7 +357,7 @@ impl Extractor {
                 let mut d = 0;
                 let mut i = me;
                 while i < s.tokens.end && d < CONTEXT_WINDOW {
-                    if words[ids[i] as usize].clause_break {
+                    if has(i, F_CLAUSE_BREAK) {
                         break;
                     }
                     if tokens[i].kind != TokenKind::Punct && self.roles[i] != ROLE_CP {
@@ -341,18 +371,7 @@ impl Extractor {
 
         // Units: one per word, number or mention; punctuation breaks n-grams.
         let lex = &*self.lexicon;
-        let hyphen = hash_str("-");
-        let stems: Vec<u64> = ids
-            .iter()
-            .map(|&i| {
-                let w = &words[i as usize];
-                match w.kind {
-                    TokenKind::Word => w.stem_hash,
-                    TokenKind::Punct if &*w.norm == "-" => hyphen,
-                    _ => 0,
-                }
-            })
-            .collect();
+        let stems: Vec<u64> = tok.iter().map(|h| h.unit).collect();
         for (si, s) in out.analysis.sentences.iter().enumerate() {
             let si32 = si as u32;
             let mut prev: Option<u64> = None;
@@ -394,19 +413,19 @@ impl Extractor {
                     i += 1;
                     continue;
                 }
-                let w = &words[ids[i] as usize];
+                let h = tok[i];
                 let neg = self.negated[i];
                 let base = if t.kind == TokenKind::Number {
                     UNIT_NUM
                 } else {
-                    w.stem_hash
+                    h.unit
                 };
                 let unit = if neg { mix(base, NEG_SALT) } else { base };
                 let unit_name = || {
                     let b = if t.kind == TokenKind::Number {
                         "__num__"
                     } else {
-                        &*w.stem
+                        &*words[h.id as usize].stem
                     };
                     if neg {
                         format!("not_{b}")
@@ -433,8 +452,9 @@ impl Extractor {
                     );
                 }
                 // Lexicon: the longest entry starting here.
-                if i >= skip_until && !w.lex.is_empty() {
-                    if let Some((e, end)) = lex.match_at(&w.lex, &stems, i) {
+                if i >= skip_until && h.flags & F_LEXICON != 0 {
+                    let candidates = &words[h.id as usize].lex;
+                    if let Some((e, end)) = lex.match_at(candidates, &stems, i) {
                         let e = lex.entry_at(e);
                         // Tokens inside a matched phrase ("will not tolerate") are not
                         // matched again, and its inner negator does not flip it.

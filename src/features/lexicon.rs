@@ -75,6 +75,12 @@ pub struct LexEntry {
 pub struct Lexicon {
     entries: Vec<LexEntry>,
     by_first: FxHashMap<Box<str>, Vec<u32>>,
+    /// Every entry's stem hashes, back to back (matching reads one array, not each entry).
+    flat: Vec<u64>,
+    /// Per entry, where its hashes start in `flat` and how many there are.
+    spans: Vec<(u32, u32)>,
+    /// Hash of "-", skipped between the words of an entry.
+    hyphen: u64,
 }
 
 impl Lexicon {
@@ -125,6 +131,12 @@ impl Lexicon {
             lex.entry(&mut stemmer, &mut slot, cols[0]).modifier = Some((kind, f));
             Ok(())
         })?;
+        for e in &lex.entries {
+            lex.spans
+                .push((lex.flat.len() as u32, e.hashes.len() as u32));
+            lex.flat.extend_from_slice(&e.hashes);
+        }
+        lex.hyphen = super::stem_hash("-");
         for list in lex.by_first.values_mut() {
             list.sort_by_key(|&i| std::cmp::Reverse(lex.entries[i as usize].stems.len()));
         }
@@ -178,17 +190,17 @@ impl Lexicon {
     /// "de-escalate" matches the entry "de escalate". Returns the entry and the index one past
     /// its last token.
     pub fn match_at(&self, candidates: &[u32], stems: &[u64], at: usize) -> Option<(u32, usize)> {
-        let hyphen = super::stem_hash("-");
         candidates.iter().copied().find_map(|i| {
-            let e = &self.entries[i as usize];
+            let (start, len) = self.spans[i as usize];
+            let want = &self.flat[start as usize..(start + len) as usize];
             let mut j = at;
-            for (k, &want) in e.hashes.iter().enumerate() {
+            for (k, &w) in want.iter().enumerate() {
                 if k > 0 {
-                    while j < stems.len() && stems[j] == hyphen {
+                    while j < stems.len() && stems[j] == self.hyphen {
                         j += 1;
                     }
                 }
-                if j >= stems.len() || stems[j] != want {
+                if j >= stems.len() || stems[j] != w {
                     return None;
                 }
                 j += 1;
