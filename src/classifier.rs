@@ -207,6 +207,65 @@ pub struct Classifier {
     file: Arc<ModelFile>,
     lexicon: Arc<Lexicon>,
     id: String,
+    /// Per column, its IDF and weight side by side (one memory access while scoring).
+    columns: Arc<Vec<(f32, f32)>>,
+}
+
+/// Per column of a model file: its IDF (1 for dense columns) and its weight.
+fn column_table(file: &ModelFile) -> Arc<Vec<(f32, f32)>> {
+    let v = &file.vectoriser;
+    Arc::new(
+        (0..v.n_features())
+            .map(|c| (v.idf(c as u32), file.model.weights[c]))
+            .collect(),
+    )
+}
+
+/// Term frequencies of one sentence by column, in a small open-addressing table sized to the
+/// sentence: accumulating touches a few cache lines instead of arrays as long as the
+/// vocabulary.
+#[derive(Debug, Default)]
+struct SentenceTerms {
+    /// Per slot: column + 1 (0 when empty), term frequency, TF-IDF value.
+    slots: Vec<(u32, f32, f32)>,
+    /// log2 of the number of slots.
+    bits: u32,
+    /// Occupied slots, in order of first occurrence.
+    touched: Vec<u32>,
+}
+
+impl SentenceTerms {
+    /// Empties the table, with room for `n` columns at most half full.
+    fn reset(&mut self, n: usize) {
+        for &s in &self.touched {
+            self.slots[s as usize] = (0, 0.0, 0.0);
+        }
+        self.touched.clear();
+        let want = (2 * n).next_power_of_two().max(16);
+        if want > self.slots.len() {
+            self.slots = vec![(0, 0.0, 0.0); want];
+            self.bits = want.trailing_zeros();
+        }
+    }
+
+    /// The slot of `col`, claimed (in `touched` order) when new.
+    #[inline]
+    fn slot(&mut self, col: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = ((col as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits)) as usize;
+        loop {
+            let c = self.slots[i].0;
+            if c == col + 1 {
+                return i;
+            }
+            if c == 0 {
+                self.slots[i].0 = col + 1;
+                self.touched.push(i as u32);
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 /// Per-thread scoring state: feature extractor, buffers, and resolved names.
@@ -214,13 +273,14 @@ pub struct Scorer<'c> {
     classifier: &'c Classifier,
     extractor: Extractor,
     extracted: Extracted,
-    tf: Vec<f32>,
-    x: Vec<f32>,
+    terms: SentenceTerms,
+    /// Per occurrence of the current sentence, its slot in `terms` (`u32::MAX` outside the
+    /// vocabulary).
+    occ_slot: Vec<u32>,
     cols: Vec<u32>,
     contrib: Vec<f64>,
     ranges: Vec<(usize, usize)>,
     dense_contrib: Vec<[f64; N_DENSE]>,
-    touched: Vec<u32>,
     resolved: FxHashMap<String, ActorRef>,
 }
 
@@ -296,6 +356,7 @@ impl Classifier {
         file.vectoriser.build_index();
         let id = hex(&Sha256::digest(bytes))[..16].to_string();
         Ok(Classifier {
+            columns: column_table(&file),
             file: Arc::new(file),
             lexicon: Arc::new(Lexicon::builtin()?),
             id,
@@ -352,13 +413,12 @@ impl Classifier {
             classifier: self,
             extractor: Extractor::new(self.lexicon.clone()),
             extracted: Extracted::default(),
-            tf: vec![0.0; self.file.vectoriser.n_features()],
-            x: vec![0.0; self.file.vectoriser.n_features()],
+            terms: SentenceTerms::default(),
+            occ_slot: Vec::new(),
             cols: Vec::new(),
             contrib: Vec::new(),
             ranges: Vec::new(),
             dense_contrib: Vec::new(),
-            touched: Vec::new(),
             resolved: FxHashMap::default(),
         }
     }
@@ -402,6 +462,7 @@ impl Scorer<'_> {
         let file = &*c.file;
         let vec = &file.vectoriser;
         let w = &file.model.weights;
+        let columns = &*c.columns;
         self.extractor.extract(
             &article.text,
             cp.as_ref(),
@@ -440,48 +501,48 @@ impl Scorer<'_> {
             while end < ex.occurrences.len() && ex.occurrences[end].sentence == sentence {
                 end += 1;
             }
+            let terms = &mut self.terms;
+            terms.reset(end - start);
+            self.occ_slot.clear();
             for (o, &col) in ex.occurrences[start..end]
                 .iter()
                 .zip(&self.cols[start..end])
             {
-                if col != u32::MAX {
-                    let slot = &mut self.tf[col as usize];
-                    if *slot == 0.0 {
-                        self.touched.push(col);
-                    }
-                    *slot += o.value;
+                if col == u32::MAX {
+                    self.occ_slot.push(u32::MAX);
+                } else {
+                    let slot = terms.slot(col);
+                    terms.slots[slot].1 += o.value;
+                    self.occ_slot.push(slot as u32);
                 }
             }
             let mut norm2 = 0f32;
-            for &col in &self.touched {
-                let v = sublinear(self.tf[col as usize]) * vec.idf(col);
-                self.x[col as usize] = v;
+            for &slot in &terms.touched {
+                let (c1, tf, x) = &mut terms.slots[slot as usize];
+                let v = sublinear(*tf) * columns[*c1 as usize - 1].0;
+                *x = v;
                 norm2 += v * v;
             }
             self.ranges[sentence as usize] = (start, end);
             if norm2 > 0.0 {
                 let scale = ex.weights[sentence as usize] / norm2.sqrt();
-                for (k, (o, &col)) in ex.occurrences[start..end]
+                for (k, (o, &slot)) in ex.occurrences[start..end]
                     .iter()
-                    .zip(&self.cols[start..end])
+                    .zip(&self.occ_slot)
                     .enumerate()
                 {
-                    if col != u32::MAX {
-                        let c = col as usize;
+                    if slot != u32::MAX {
+                        let (c1, tf, x) = terms.slots[slot as usize];
                         // weight × value × this occurrence's share of the column's frequency
-                        let contribution = w[c] as f64
-                            * (self.x[c] * scale) as f64
-                            * (o.value / self.tf[c]) as f64;
+                        let contribution = columns[c1 as usize - 1].1 as f64
+                            * (x * scale) as f64
+                            * (o.value / tf) as f64;
                         sent_total[sentence as usize] += contribution;
                         self.contrib[start + k] = contribution;
                         logit += contribution;
                     }
                 }
             }
-            for &col in &self.touched {
-                self.tf[col as usize] = 0.0;
-            }
-            self.touched.clear();
             start = end;
         }
         // Dense features: the document's value is the weighted mean of its sentences'.
@@ -1085,6 +1146,7 @@ pub fn train(
     let bytes = serde_json::to_vec(&file).expect("model serialises");
     let id = hex(&Sha256::digest(&bytes))[..16].to_string();
     Ok(Classifier {
+        columns: column_table(&file),
         file: Arc::new(file),
         lexicon,
         id,
