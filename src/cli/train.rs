@@ -129,7 +129,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             metrics.accuracy, metrics.macro_f1, metrics.roc_auc, metrics.n
         ),
         Progress::FinalFit => {
-            eprintln!("fitting the final model on all records, alongside the folds")
+            let alongside = if args.folds >= 2 {
+                ", alongside the folds"
+            } else {
+                ""
+            };
+            eprintln!("fitting the final model on all records{alongside}")
         }
     })?;
     let cv = &classifier.card().cross_validation;
