@@ -1037,7 +1037,11 @@ pub fn train(
     // final fit first (the largest). Each result is gathered by its number, so the outcome does
     // not depend on scheduling; folds are reported as they finish.
     let n_folds = if params.folds >= 2 { params.folds } else { 0 };
-    let fold_of = folds(&labels, params.folds.max(1), params.seed);
+    let fold_of = if n_folds > 0 {
+        folds(&labels, n_folds, params.seed)
+    } else {
+        Vec::new()
+    };
     let run_fold = |f: usize| -> Result<Vec<(usize, f64)>> {
         let train_idx: Vec<usize> = (0..all.len())
             .filter(|&j| fold_of[j] != f)

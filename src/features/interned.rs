@@ -101,16 +101,6 @@ impl InternedDocs {
         }
     }
 
-    /// Number of documents.
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    /// Whether there are no documents.
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
-
     /// Fits a vectoriser on the documents `subset` (as [`Vectoriser::fit`] would), naming its
     /// columns from `names` when given.
     ///

@@ -698,31 +698,48 @@ mod tests {
         saying new sanctions announced last month made any dialogue impossible while Washington \
         kept what officials called an economic war against the island and its people.";
 
-    #[test]
-    fn migrates_a_version_1_store_and_clusters_its_articles() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::V1).unwrap();
-            conn.execute("INSERT INTO schema_version VALUES (1)", [])
-                .unwrap();
-            for (id, text) in [
-                ("a", WIRE.to_string()),
-                ("b", format!("{WIRE} Officials gave no date.")),
-                (
-                    "c",
-                    "Beijing and Manila signed a hotline agreement.".to_string(),
-                ),
-            ] {
+    /// Writes a store of schema `version` (1 or 2) holding three articles, two of them copies
+    /// of one wire story. In version 2 they carry stale signatures, clusters and band rows
+    /// (all three claimed as one cluster) that the migration must replace.
+    fn write_old_store(path: &Path, version: u32) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        if version == 2 {
+            conn.execute_batch(schema::V1_TO_V2).unwrap();
+        }
+        conn.execute("INSERT INTO schema_version VALUES (?1)", params![version])
+            .unwrap();
+        for (id, text) in [
+            ("a", WIRE.to_string()),
+            ("b", format!("{WIRE} Officials gave no date.")),
+            ("c", "Beijing and Manila signed a hotline agreement.".into()),
+        ] {
+            conn.execute(
+                "INSERT INTO articles (id, date, content_hash, text, source, added)
+                 VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then')",
+                params![id, text],
+            )
+            .unwrap();
+            if version == 2 {
                 conn.execute(
-                    "INSERT INTO articles (id, date, content_hash, text, source, added)
-                     VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then')",
-                    params![id, text],
+                    "UPDATE articles SET minhash = x'00', cluster = 'a' WHERE id = ?1",
+                    params![id],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO minhash_bands (band, hash, article_id) VALUES (0, 1, ?1)",
+                    params![id],
                 )
                 .unwrap();
             }
         }
+    }
+
+    #[test]
+    fn migrates_a_version_1_store_and_clusters_its_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        write_old_store(&path, 1);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), schema::CURRENT);
         let counts = store.counts().unwrap();
@@ -737,32 +754,7 @@ mod tests {
     fn migrates_a_version_2_store_by_re_signing_every_article() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::V1).unwrap();
-            conn.execute_batch(schema::V1_TO_V2).unwrap();
-            conn.execute("INSERT INTO schema_version VALUES (2)", [])
-                .unwrap();
-            // Version 2 signatures and bands (here: stale ones claiming all three articles
-            // are one cluster) must all be replaced.
-            for (id, text) in [
-                ("a", WIRE.to_string()),
-                ("b", format!("{WIRE} Officials gave no date.")),
-                ("c", "Beijing and Manila signed a hotline agreement.".into()),
-            ] {
-                conn.execute(
-                    "INSERT INTO articles (id, date, content_hash, text, source, added, minhash, cluster)
-                     VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then', x'00', 'a')",
-                    params![id, text],
-                )
-                .unwrap();
-                conn.execute(
-                    "INSERT INTO minhash_bands (band, hash, article_id) VALUES (0, 1, ?1)",
-                    params![id],
-                )
-                .unwrap();
-            }
-        }
+        write_old_store(&path, 2);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), 3);
         let counts = store.counts().unwrap();
