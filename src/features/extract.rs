@@ -136,9 +136,8 @@ pub struct Extractor {
     stemmer: StemCache,
     /// Word cache keyed by a 64-bit hash of the token's text: no key comparison on lookup
     /// (two distinct words sharing a hash among the ≤400,000 cached has odds below 1e-8).
-    table: FxHashMap<u64, u32>,
+    table: FxHashMap<u64, Hot>,
     words: Vec<WordInfo>,
-    hot: Vec<Hot>,
     /// Per token of the current article, its word's [`Hot`].
     tok: Vec<Hot>,
     mentions: Vec<Mention>,
@@ -173,7 +172,6 @@ impl Extractor {
             stemmer: StemCache::new(),
             table: FxHashMap::default(),
             words: Vec::new(),
-            hot: Vec::new(),
             tok: Vec::new(),
             mentions: Vec::new(),
             negated: Vec::new(),
@@ -192,7 +190,7 @@ impl Extractor {
     fn word(&mut self, raw: &str, kind: TokenKind) -> Hot {
         let key = raw_hash(raw);
         match self.table.get(&key) {
-            Some(&id) => self.hot[id as usize],
+            Some(&h) => h,
             None => self.analyse(key, raw, kind),
         }
     }
@@ -242,8 +240,7 @@ impl Extractor {
                 | flag(!lex.is_empty(), F_LEXICON),
         };
         self.words.push(WordInfo { norm, stem, lex });
-        self.hot.push(hot);
-        self.table.insert(key, hot.id);
+        self.table.insert(key, hot);
         hot
     }
 
@@ -260,7 +257,6 @@ impl Extractor {
         if self.words.len() > MAX_WORDS {
             self.table.clear();
             self.words.clear();
-            self.hot.clear();
         }
         text::analyze_into(text, &mut out.analysis);
         out.occurrences.clear();
