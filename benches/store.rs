@@ -1,18 +1,14 @@
 //! Ingesting synthetic scored articles into a fresh store (one transaction), in MB/s of text.
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use stance::store::{ModelInfo, Store};
 use stance::{Article, Evidence, Label, Score};
 
 /// Deterministic articles of ~120 words with distinct vocabulary, so MinHash bands rarely collide.
 fn corpus(n: usize) -> Vec<(Article, Score)> {
-    let mut state = 0x5eed_u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        state >> 33
-    };
+    let mut next = common::lcg(0x5eed);
     (0..n)
         .map(|i| {
             let text: Vec<String> = (0..120).map(|_| format!("w{}", next() % 5000)).collect();
