@@ -135,6 +135,22 @@ struct Env {
     model: String,
 }
 
+impl Env {
+    /// `stance ingest cuba.jsonl` toward the United States, actor Cuba, with the test model.
+    fn ingest_cuba(&self) -> [&str; 8] {
+        [
+            "ingest",
+            "cuba.jsonl",
+            "--counterpart",
+            "United States",
+            "--actor",
+            "Cuba",
+            "--model",
+            &self.model,
+        ]
+    }
+}
+
 fn env() -> Env {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
@@ -154,16 +170,7 @@ fn counts(db: &Path) -> stance::store::Counts {
 #[test]
 fn ingest_is_idempotent_and_reports_per_file() {
     let e = env();
-    let args = [
-        "ingest",
-        "cuba.jsonl",
-        "--counterpart",
-        "United States",
-        "--actor",
-        "Cuba",
-        "--model",
-        &e.model,
-    ];
+    let args = e.ingest_cuba();
     let o = run(&e.dir, &args);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
@@ -246,19 +253,7 @@ fn undated_articles_are_reported_and_skipped() {
 #[test]
 fn trend_writes_png_svg_and_csv_and_prints_the_shifts() {
     let e = env();
-    let o = run(
-        &e.dir,
-        &[
-            "ingest",
-            "cuba.jsonl",
-            "--counterpart",
-            "United States",
-            "--actor",
-            "Cuba",
-            "--model",
-            &e.model,
-        ],
-    );
+    let o = run(&e.dir, &e.ingest_cuba());
     assert!(o.status.success());
     let o = run(
         &e.dir,
@@ -327,16 +322,7 @@ fn bad_requests_exit_2_with_a_clear_message_and_no_file() {
         &trend(&["Cuba", "--out", "x.png"]),
         "no store at stance.db",
     );
-    let ingest = [
-        "ingest",
-        "cuba.jsonl",
-        "--counterpart",
-        "United States",
-        "--actor",
-        "Cuba",
-        "--model",
-        &e.model,
-    ];
+    let ingest = e.ingest_cuba();
     assert!(run(&e.dir, &ingest).status.success());
     fails(
         &e.dir,
