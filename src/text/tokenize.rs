@@ -31,6 +31,37 @@ impl Token {
     }
 }
 
+/// Byte classes for the ASCII fast paths: letters, digits, punctuation that is always a token
+/// of its own, and bytes that may continue a word or number in the general path.
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
+const PUNCT: u8 = 4;
+/// `'`, `.` and `,` after a word or number, and any non-ASCII byte: only the general path knows.
+const JOINER: u8 = 8;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            ALPHA
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'\'' || c == b'.' || c == b',' {
+            PUNCT | JOINER
+        } else if c.is_ascii_punctuation() {
+            PUNCT
+        } else if c >= 0x80 {
+            JOINER
+        } else {
+            0 // whitespace and control characters
+        };
+        b += 1;
+    }
+    t
+};
+
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘')
 }
@@ -41,6 +72,11 @@ fn is_apostrophe(c: char) -> bool {
 /// a non-adjacent bigram); other inner apostrophes stay in the word. Dotted abbreviations
 /// made of single letters (`U.S.`, `U.K.`, `e.g.`) are one token including the final dot.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    tokenize_with::<true>(text, out);
+}
+
+/// [`tokenize`], with or without the ASCII fast paths (the tests check both agree).
+fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
     out.clear();
     let bytes = text.as_bytes();
     let len = text.len();
@@ -64,6 +100,44 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             continue;
         }
         if b == b' ' || b == b'\t' || b == b'\r' {
+            i += 1;
+            continue;
+        }
+        // Fast path: a run of ASCII letters and digits ended by a byte that cannot join it
+        // (space, most punctuation, end of text) is a token exactly as the general path makes it.
+        let class = if FAST { CLASS[b as usize] } else { 0 };
+        if class & (ALPHA | DIGIT) != 0 {
+            let mut seen = class;
+            let mut j = i + 1;
+            while j < len && CLASS[bytes[j] as usize] & (ALPHA | DIGIT) != 0 {
+                seen |= CLASS[bytes[j] as usize];
+                j += 1;
+            }
+            if j == len || CLASS[bytes[j] as usize] & JOINER == 0 {
+                // "3rd" is a number (it starts with a digit), "G7" a word.
+                let kind = if seen & DIGIT != 0 && (seen & ALPHA == 0 || class & DIGIT != 0) {
+                    TokenKind::Number
+                } else {
+                    TokenKind::Word
+                };
+                out.push(Token {
+                    start: i as u32,
+                    end: j as u32,
+                    kind,
+                    newlines_before: newlines,
+                });
+                newlines = 0;
+                i = j;
+                continue;
+            }
+        } else if class & PUNCT != 0 {
+            out.push(Token {
+                start: i as u32,
+                end: i as u32 + 1,
+                kind: TokenKind::Punct,
+                newlines_before: newlines,
+            });
+            newlines = 0;
             i += 1;
             continue;
         }
@@ -261,6 +335,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fast_paths_tokenize_as_the_general_path(
+            s in "([A-Za-z0-9]{1,6}|[ .,'’\n;:()-]|[ÀéçΣ\u{00AD}\u{200B}]|'s ){0,40}"
+        ) {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            tokenize_with::<true>(&s, &mut fast);
+            tokenize_with::<false>(&s, &mut general);
+            prop_assert_eq!(fast, general);
+        }
+
         #[test]
         fn spans_slice_back_to_the_text(s in "\\PC{0,200}") {
             let mut v = Vec::new();
