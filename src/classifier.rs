@@ -201,6 +201,27 @@ struct ModelFile {
     card: ModelCard,
 }
 
+impl ModelFile {
+    /// Parses a model file that did not parse as one of this version, and says why not.
+    fn diagnose(bytes: &[u8]) -> std::result::Result<ModelFile, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a stance model (invalid JSON: {e})"))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err("not a stance model (no \"format\": \"stance-model\")".into());
+        }
+        match value.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => {
+                return Err(format!(
+                    "format version {v}, but this stance reads version {FORMAT_VERSION}; retrain the model"
+                ))
+            }
+            None => return Err("missing format_version".into()),
+        }
+        serde_json::from_value(value).map_err(|e| format!("malformed model: {e}"))
+    }
+}
+
 /// A trained classifier, ready to score.
 #[derive(Debug, Clone)]
 pub struct Classifier {
@@ -316,24 +337,15 @@ impl Classifier {
             path: path.to_path_buf(),
             message,
         };
-        let value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| bad(format!("not a stance model (invalid JSON: {e})")))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(bad(
-                "not a stance model (no \"format\": \"stance-model\")".into()
-            ));
-        }
-        match value.get("format_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == FORMAT_VERSION as u64 => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "format version {v}, but this stance reads version {FORMAT_VERSION}; retrain the model"
-                )))
-            }
-            None => return Err(bad("missing format_version".into())),
-        }
-        let mut file: ModelFile =
-            serde_json::from_value(value).map_err(|e| bad(format!("malformed model: {e}")))?;
+        // A well-formed model of this version parses in one typed pass; anything else is
+        // parsed again as plain JSON to say what is wrong with it.
+        let typed = serde_json::from_slice::<ModelFile>(bytes)
+            .ok()
+            .filter(|f| f.format == FORMAT_NAME && f.format_version == FORMAT_VERSION);
+        let mut file = match typed {
+            Some(file) => file,
+            None => ModelFile::diagnose(bytes).map_err(bad)?,
+        };
         file.params = TrainParams {
             vectoriser: file.params.vectoriser.clone().check()?,
             model: file.params.model.clone().check()?,
