@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::features::lexicon::{Lexicon, BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
 use crate::features::{
     sublinear, DocFeatures, Extracted, Extractor, InternedDocs, Names, SubsetVectoriser,
-    Vectoriser, VectoriserParams, N_DENSE,
+    Vectoriser, VectoriserParams, NO_COLUMN, N_DENSE,
 };
 use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression};
 
@@ -295,11 +295,9 @@ pub struct Scorer<'c> {
     extractor: Extractor,
     extracted: Extracted,
     terms: SentenceTerms,
-    /// Per occurrence of the current sentence, its slot in `terms` (`u32::MAX` outside the
-    /// vocabulary).
-    occ_slot: Vec<u32>,
-    cols: Vec<u32>,
-    contrib: Vec<f64>,
+    /// Per sentence in turn, each of its terms' column and contribution to the logit.
+    term_contrib: Vec<(u32, f64)>,
+    /// Per sentence, its range in `term_contrib`.
     ranges: Vec<(usize, usize)>,
     dense_contrib: Vec<[f64; N_DENSE]>,
     resolved: FxHashMap<String, ActorRef>,
@@ -423,12 +421,11 @@ impl Classifier {
     pub fn scorer(&self) -> Scorer<'_> {
         Scorer {
             classifier: self,
-            extractor: Extractor::new(self.lexicon.clone()),
+            extractor: Extractor::new(self.lexicon.clone())
+                .with_columns(self.file.vectoriser.column_index()),
             extracted: Extracted::default(),
             terms: SentenceTerms::default(),
-            occ_slot: Vec::new(),
-            cols: Vec::new(),
-            contrib: Vec::new(),
+            term_contrib: Vec::new(),
             ranges: Vec::new(),
             dense_contrib: Vec::new(),
             resolved: FxHashMap::default(),
@@ -488,24 +485,15 @@ impl Scorer<'_> {
         // the sentence's weight — exactly as `Vectoriser::transform` builds the row.
         let n_sent = ex.analysis.sentences.len();
         let mut sent_total = vec![0f64; n_sent];
-        // (sentence, column, contribution) for naming terms.
-        // Per occurrence, its contribution (0 outside the vocabulary); per sentence, its
-        // occurrence range and its dense features' contributions. Terms are named from these
-        // only for the sentences chosen as evidence.
-        self.contrib.clear();
-        self.contrib.resize(ex.occurrences.len(), 0.0);
+        // Per sentence, its terms' contributions and its dense features' contributions. Terms
+        // are named from these only for the sentences chosen as evidence.
+        self.term_contrib.clear();
         self.ranges.clear();
         self.ranges.resize(n_sent, (0, 0));
         self.dense_contrib.clear();
         self.dense_contrib.resize(n_sent, [0.0; N_DENSE]);
         let mut logit = file.model.intercept;
         let mut unattributed = file.model.intercept;
-        self.cols.clear();
-        self.cols.extend(
-            ex.occurrences
-                .iter()
-                .map(|o| vec.column(o.key).unwrap_or(u32::MAX)),
-        );
         let mut start = 0;
         while start < ex.occurrences.len() {
             let sentence = ex.occurrences[start].sentence;
@@ -515,17 +503,10 @@ impl Scorer<'_> {
             }
             let terms = &mut self.terms;
             terms.reset(end - start);
-            self.occ_slot.clear();
-            for (o, &col) in ex.occurrences[start..end]
-                .iter()
-                .zip(&self.cols[start..end])
-            {
-                if col == u32::MAX {
-                    self.occ_slot.push(u32::MAX);
-                } else {
-                    let slot = terms.slot(col);
+            for o in &ex.occurrences[start..end] {
+                if o.column != NO_COLUMN {
+                    let slot = terms.slot(o.column);
                     terms.slots[slot].1 += o.value;
-                    self.occ_slot.push(slot as u32);
                 }
             }
             let mut norm2 = 0f32;
@@ -535,26 +516,19 @@ impl Scorer<'_> {
                 *x = v;
                 norm2 += v * v;
             }
-            self.ranges[sentence as usize] = (start, end);
+            let first = self.term_contrib.len();
             if norm2 > 0.0 {
                 let scale = ex.weights[sentence as usize] / norm2.sqrt();
-                for (k, (o, &slot)) in ex.occurrences[start..end]
-                    .iter()
-                    .zip(&self.occ_slot)
-                    .enumerate()
-                {
-                    if slot != u32::MAX {
-                        let (c1, tf, x) = terms.slots[slot as usize];
-                        // weight × value × this occurrence's share of the column's frequency
-                        let contribution = columns[c1 as usize - 1].1 as f64
-                            * (x * scale) as f64
-                            * (o.value / tf) as f64;
-                        sent_total[sentence as usize] += contribution;
-                        self.contrib[start + k] = contribution;
-                        logit += contribution;
-                    }
+                for &slot in &terms.touched {
+                    let (c1, _, x) = terms.slots[slot as usize];
+                    let (col, weight) = (c1 - 1, columns[c1 as usize - 1].1);
+                    let contribution = weight as f64 * (x * scale) as f64;
+                    sent_total[sentence as usize] += contribution;
+                    self.term_contrib.push((col, contribution));
+                    logit += contribution;
                 }
             }
+            self.ranges[sentence as usize] = (first, self.term_contrib.len());
             start = end;
         }
         // Dense features: the document's value is the weighted mean of its sentences'.
@@ -611,9 +585,10 @@ impl Scorer<'_> {
             .iter()
             .map(|&s| {
                 let (a, b) = self.ranges[s];
-                let sparse = (a..b)
-                    .filter(|&i| self.contrib[i] != 0.0)
-                    .map(|i| (self.cols[i], self.contrib[i]));
+                let sparse = self.term_contrib[a..b]
+                    .iter()
+                    .copied()
+                    .filter(|t| t.1 != 0.0);
                 let dense = (0..N_DENSE)
                     .filter(|&k| self.dense_contrib[s][k] != 0.0)
                     .map(|k| (k as u32, self.dense_contrib[s][k]));
@@ -622,8 +597,6 @@ impl Scorer<'_> {
             .collect();
         let mut evidence = Vec::with_capacity(order.len());
         for (&s, mut terms) in order.iter().zip(chosen) {
-            // One entry per term: sum the contributions of its occurrences in the sentence.
-            crate::features::sum_by_key(&mut terms);
             terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
             terms.truncate(EVIDENCE_TERMS);
             let sent = &ex.analysis.sentences[s];
@@ -1358,6 +1331,55 @@ mod tests {
         for f in 0..5 {
             let n = a.iter().filter(|&&x| x == f).count();
             assert_eq!(n, 10, "fold {f}");
+        }
+    }
+
+    /// The scorer's own path (columns resolved while extracting, per-sentence term tables)
+    /// gives the probability of the plain path: features by key, `Vectoriser::transform`, dot.
+    #[test]
+    fn scorer_agrees_with_the_vectoriser_row() {
+        let c = Classifier::builtin().unwrap();
+        let file = &*c.file;
+        let vec = &file.vectoriser;
+        let texts = [
+            "Havana rejected talks with Washington. The U.S. did not welcome the move; Cuba said it would never negotiate.",
+            "The United States and Cuba agreed to restore ties, praising 3 rounds of talks. Officials welcomed the deal.",
+            "Nothing here names the counterpart. Ministers met in Geneva.",
+        ];
+        let cp = Gazetteer::builtin().resolve("United States");
+        let mut plain = Extractor::new(c.lexicon.clone());
+        let mut resolving = Extractor::new(c.lexicon.clone()).with_columns(vec.column_index());
+        let mut scorer = c.scorer();
+        for text in texts {
+            let (mut a, mut b) = (Extracted::default(), Extracted::default());
+            plain.extract(text, Some(&cp), None, None, &mut a);
+            resolving.extract(text, Some(&cp), None, None, &mut b);
+            assert_eq!(a.occurrences.len(), b.occurrences.len());
+            for (x, y) in a.occurrences.iter().zip(&b.occurrences) {
+                assert_eq!(x.key, y.key);
+                assert_eq!(x.column, NO_COLUMN);
+                assert_eq!(y.column, vec.column(y.key).unwrap_or(NO_COLUMN));
+            }
+            let row = vec.transform(&DocFeatures::from_extracted(&a));
+            let logit = file.model.intercept
+                + row
+                    .indices
+                    .iter()
+                    .zip(&row.values)
+                    .map(|(&i, &v)| file.model.weights[i as usize] as f64 * v as f64)
+                    .sum::<f64>();
+            let p = sigmoid(logit);
+            let p = if file.model.positive == Label::Conciliatory {
+                p
+            } else {
+                1.0 - p
+            };
+            let r = scorer.score(&article(text), Some("United States"), None);
+            assert!(
+                (r.p_conciliatory - p).abs() < 1e-6,
+                "{text}: {} vs {p}",
+                r.p_conciliatory
+            );
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::lexicon::{Lexicon, ModifierKind, CATEGORIES};
+use super::ColumnIndex;
 use crate::actors::{find_literal_mentions, ActorRef, Gazetteer, Mention, Who};
 use crate::text::{self, Analysis, StemCache, TokenKind};
 
@@ -40,6 +41,9 @@ const CONTEXT_NEAR: usize = 3;
 /// Words cached before the word table is cleared between articles.
 const MAX_WORDS: usize = 400_000;
 
+/// [`Occurrence::column`] of a feature outside the vocabulary, or when none is attached.
+pub const NO_COLUMN: u32 = u32::MAX;
+
 /// One feature occurrence: hashed key, value, and the sentence it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Occurrence {
@@ -49,6 +53,9 @@ pub struct Occurrence {
     pub value: f32,
     /// Index of the sentence it occurred in.
     pub sentence: u32,
+    /// Its column in the vocabulary given by [`Extractor::with_columns`]; [`NO_COLUMN`] when
+    /// not in it or when the extractor has none.
+    pub column: u32,
 }
 
 /// Everything extracted from one article toward one counterpart.
@@ -79,7 +86,7 @@ struct WordInfo {
     lex: Box<[u32]>,
 }
 
-/// What every occurrence of a word needs, in 16 bytes: copied per token, so the passes over an
+/// What every occurrence of a word needs, in 32 bytes: copied per token, so the passes over an
 /// article read one compact array instead of chasing each word's [`WordInfo`].
 #[derive(Debug, Clone, Copy)]
 struct Hot {
@@ -89,6 +96,41 @@ struct Hot {
     id: u32,
     /// `F_*` bits.
     flags: u8,
+    /// Columns of its unit's features, resolved once per word (see [`UnitColumns`]).
+    columns: UnitColumns,
+}
+
+/// The columns of a unit's unigram and counterpart-context features, plain and negated
+/// ([`NO_COLUMN`] without a vocabulary or outside it).
+#[derive(Debug, Clone, Copy)]
+struct UnitColumns([u32; 4]);
+
+impl UnitColumns {
+    const NONE: UnitColumns = UnitColumns([NO_COLUMN; 4]);
+
+    fn resolve(columns: Option<&ColumnIndex>, base: u64) -> UnitColumns {
+        let Some(c) = columns else {
+            return UnitColumns::NONE;
+        };
+        let col = |key| c.get(key).unwrap_or(NO_COLUMN);
+        let negated = mix(base, NEG_SALT);
+        UnitColumns([
+            col(mix(base, SALT_UNI)),
+            col(mix(negated, SALT_UNI)),
+            col(mix(base, SALT_CTX)),
+            col(mix(negated, SALT_CTX)),
+        ])
+    }
+
+    #[inline]
+    fn unigram(self, negated: bool) -> u32 {
+        self.0[negated as usize]
+    }
+
+    #[inline]
+    fn context(self, negated: bool) -> u32 {
+        self.0[2 + negated as usize]
+    }
 }
 
 const F_NEGATOR: u8 = 1;
@@ -144,6 +186,12 @@ pub struct Extractor {
     negated: Vec<bool>,
     rejected: Vec<bool>,
     roles: Vec<u8>,
+    /// The vocabulary columns are resolved against, if any.
+    columns: Option<ColumnIndex>,
+    /// Columns of the fixed units: counterpart, actor, other actor, number.
+    fixed: [UnitColumns; 4],
+    /// Columns of the cue features, by `2 × category + negated`: plain, then in context.
+    cue_columns: Vec<[u32; 2]>,
 }
 
 /// Readable names of the hashed features seen, filled only when asked for (training).
@@ -177,7 +225,35 @@ impl Extractor {
             negated: Vec::new(),
             rejected: Vec::new(),
             roles: Vec::new(),
+            columns: None,
+            fixed: [UnitColumns::NONE; 4],
+            cue_columns: vec![[NO_COLUMN; 2]; 2 * CATEGORIES.len()],
         }
+    }
+
+    /// Resolves every occurrence's [`Occurrence::column`] in `columns` while extracting, the
+    /// columns of a word's unigrams once per distinct word.
+    pub fn with_columns(mut self, columns: ColumnIndex) -> Self {
+        let c = Some(&columns);
+        self.fixed =
+            [UNIT_CP, UNIT_ACTOR, UNIT_OTHER, UNIT_NUM].map(|u| UnitColumns::resolve(c, u));
+        for (ck, slot) in self.cue_columns.iter_mut().enumerate() {
+            let col = |key| columns.get(key).unwrap_or(NO_COLUMN);
+            *slot = [
+                col(mix(ck as u64, SALT_CUE)),
+                col(mix(ck as u64, SALT_CUE_CTX)),
+            ];
+        }
+        self.table.clear();
+        self.words.clear();
+        self.columns = Some(columns);
+        self
+    }
+
+    /// The column of a key in the attached vocabulary.
+    #[inline]
+    fn column_of(columns: Option<&ColumnIndex>, key: u64) -> u32 {
+        columns.map_or(NO_COLUMN, |c| c.get(key).unwrap_or(NO_COLUMN))
     }
 
     /// The gazetteer used to find actors.
@@ -225,12 +301,19 @@ impl Extractor {
                     && matches!(e.cue, Some((c, _)) if c == CAT_REJECT || c == CAT_REDUCE)
             });
         let flag = |on: bool, f: u8| if on { f } else { 0 };
+        let unit = match kind {
+            TokenKind::Word => hash_str(&stem),
+            TokenKind::Punct if &*norm == "-" => hash_str("-"),
+            _ => 0,
+        };
+        let columns = match kind {
+            TokenKind::Word => UnitColumns::resolve(self.columns.as_ref(), unit),
+            TokenKind::Number => self.fixed[3],
+            TokenKind::Punct => UnitColumns::NONE,
+        };
         let hot = Hot {
-            unit: match kind {
-                TokenKind::Word => hash_str(&stem),
-                TokenKind::Punct if &*norm == "-" => hash_str("-"),
-                _ => 0,
-            },
+            unit,
+            columns,
             id: self.words.len() as u32,
             flags: flag(negator, F_NEGATOR)
                 | flag(rejecter, F_REJECTER)
@@ -367,6 +450,7 @@ impl Extractor {
 
         // Units: one per word, number or mention; punctuation breaks n-grams.
         let lex = &*self.lexicon;
+        let columns = self.columns.as_ref();
         let stems: Vec<u64> = tok.iter().map(|h| h.unit).collect();
         for (si, s) in out.analysis.sentences.iter().enumerate() {
             let si32 = si as u32;
@@ -388,15 +472,16 @@ impl Extractor {
                     {
                         j += 1;
                     }
-                    let unit = match role {
-                        ROLE_CP => UNIT_CP,
-                        ROLE_ACTOR => UNIT_ACTOR,
-                        _ => UNIT_OTHER,
+                    let (unit, fixed) = match role {
+                        ROLE_CP => (UNIT_CP, 0),
+                        ROLE_ACTOR => (UNIT_ACTOR, 1),
+                        _ => (UNIT_OTHER, 2),
                     };
                     emit_unit(
                         &mut out.occurrences,
                         &mut names,
-                        unit,
+                        columns,
+                        (unit, self.fixed[fixed].unigram(false)),
                         &mut prev,
                         si32,
                         || role_name(role).to_string(),
@@ -432,7 +517,8 @@ impl Extractor {
                 emit_unit(
                     &mut out.occurrences,
                     &mut names,
-                    unit,
+                    columns,
+                    (unit, h.columns.unigram(neg)),
                     &mut prev,
                     si32,
                     unit_name,
@@ -441,7 +527,7 @@ impl Extractor {
                     push_named(
                         &mut out.occurrences,
                         &mut names,
-                        mix(unit, SALT_CTX),
+                        (mix(unit, SALT_CTX), h.columns.context(neg)),
                         ctx[i],
                         si32,
                         || format!("cp~{}", unit_name()),
@@ -485,10 +571,11 @@ impl Extractor {
                             let part = &mut out.dense_parts[si];
                             add_signed(part, 6, 7, c);
                             let ck = (cat as u64) * 2 + neg as u64;
+                            let cue_columns = self.cue_columns[ck as usize];
                             push_named(
                                 &mut out.occurrences,
                                 &mut names,
-                                mix(ck, SALT_CUE),
+                                (mix(ck, SALT_CUE), cue_columns[0]),
                                 1.0,
                                 si32,
                                 || cue_name(cat, neg, false),
@@ -498,7 +585,7 @@ impl Extractor {
                                 push_named(
                                     &mut out.occurrences,
                                     &mut names,
-                                    mix(ck, SALT_CUE_CTX),
+                                    (mix(ck, SALT_CUE_CTX), cue_columns[1]),
                                     ctx[i],
                                     si32,
                                     || cue_name(cat, neg, true),
@@ -600,12 +687,13 @@ fn cue_name(cat: u8, neg: bool, ctx: bool) -> String {
     )
 }
 
-/// Records one feature occurrence and, when names are collected, the feature's name.
+/// Records one feature occurrence (its key and column) and, when names are collected, the
+/// feature's name.
 #[inline]
 fn push_named(
     occ: &mut Vec<Occurrence>,
     names: &mut Option<&mut Names>,
-    key: u64,
+    (key, column): (u64, u32),
     value: f32,
     sentence: u32,
     name: impl FnOnce() -> String,
@@ -614,18 +702,21 @@ fn push_named(
         key,
         value,
         sentence,
+        column,
     });
     if let Some(n) = names.as_deref_mut() {
         n.entry(key).or_insert_with(name);
     }
 }
 
-/// Emits a unit's unigram and its bigram with the previous unit.
+/// Emits a unit's unigram (whose column is known) and its bigram with the previous unit.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn emit_unit(
     occ: &mut Vec<Occurrence>,
     names: &mut Option<&mut Names>,
-    unit: u64,
+    columns: Option<&ColumnIndex>,
+    (unit, unigram_column): (u64, u32),
     prev: &mut Option<u64>,
     sentence: u32,
     name: impl Fn() -> String,
@@ -635,6 +726,7 @@ fn emit_unit(
         key: uni,
         value: 1.0,
         sentence,
+        column: unigram_column,
     });
     if let Some(n) = names.as_deref_mut() {
         n.entry(uni).or_insert_with(&name);
@@ -646,6 +738,7 @@ fn emit_unit(
             key: bi,
             value: 1.0,
             sentence,
+            column: Extractor::column_of(columns, bi),
         });
         if let Some(n) = names.as_deref_mut() {
             if !n.contains_key(&bi) {

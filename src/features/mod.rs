@@ -9,8 +9,12 @@ mod extract;
 mod interned;
 pub mod lexicon;
 
-pub use extract::{Extracted, Extractor, Names, Occurrence, CONTEXT_WINDOW, DENSE_NAMES, N_DENSE};
+pub use extract::{
+    Extracted, Extractor, Names, Occurrence, CONTEXT_WINDOW, DENSE_NAMES, NO_COLUMN, N_DENSE,
+};
 pub use interned::{InternedDocs, SubsetVectoriser};
+
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -171,7 +175,20 @@ pub struct Vectoriser {
     /// IDF of each sparse column.
     idf: Vec<f32>,
     #[serde(skip)]
-    index: FxHashMap<u64, u32>,
+    index: ColumnIndex,
+}
+
+/// A fitted vectoriser's feature key → column lookup, cheap to share between threads (an
+/// [`Extractor`] given one resolves columns while it extracts).
+#[derive(Debug, Clone, Default)]
+pub struct ColumnIndex(Arc<FxHashMap<u64, u32>>);
+
+impl ColumnIndex {
+    /// The column of a feature key, if in the vocabulary.
+    #[inline]
+    pub fn get(&self, key: u64) -> Option<u32> {
+        self.0.get(&key).copied()
+    }
 }
 
 /// Sublinear term frequency: `1 + ln(tf)` for tf ≥ 1, tf itself below (context weights < 1).
@@ -248,7 +265,7 @@ impl Vectoriser {
             keys,
             names,
             idf,
-            index: FxHashMap::default(),
+            index: ColumnIndex::default(),
         };
         v.build_index();
         Ok(v)
@@ -256,12 +273,18 @@ impl Vectoriser {
 
     /// Rebuilds the key → column index after deserialising.
     pub fn build_index(&mut self) {
-        self.index = self
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| (k, (i + N_DENSE) as u32))
-            .collect();
+        self.index = ColumnIndex(Arc::new(
+            self.keys
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| (k, (i + N_DENSE) as u32))
+                .collect(),
+        ));
+    }
+
+    /// The key → column lookup, to share with extractors.
+    pub fn column_index(&self) -> ColumnIndex {
+        self.index.clone()
     }
 
     /// Checks a deserialised vectoriser's internal consistency.
@@ -286,7 +309,7 @@ impl Vectoriser {
     /// The column of a feature key, if in the vocabulary.
     #[inline]
     pub fn column(&self, key: u64) -> Option<u32> {
-        self.index.get(&key).copied()
+        self.index.get(key)
     }
 
     /// The readable name of a column.
