@@ -563,23 +563,15 @@ impl Scorer<'_> {
         // Evidence: the sentences that pushed hardest toward the result, then the strongest
         // ones that pushed against it; each with its top terms.
         let toward = if logit >= 0.0 { 1.0 } else { -1.0 };
-        let mut order: Vec<usize> = (0..n_sent).filter(|&s| sent_total[s] != 0.0).collect();
-        order.sort_by(|&a, &b| {
-            (toward * sent_total[b])
-                .total_cmp(&(toward * sent_total[a]))
-                .then(a.cmp(&b))
+        let pull = |s: usize| toward * sent_total[s];
+        let mut order: Vec<usize> = (0..n_sent).filter(|&s| pull(s) > 0.0).collect();
+        best_first(&mut order, EVIDENCE_SENTENCES, |&a, &b| {
+            pull(b).total_cmp(&pull(a)).then(a.cmp(&b))
         });
-        let support = order
-            .iter()
-            .take_while(|&&s| toward * sent_total[s] > 0.0)
-            .count();
-        let mut against: Vec<usize> = order[support..]
-            .iter()
-            .rev()
-            .copied()
-            .take(EVIDENCE_AGAINST)
-            .collect();
-        order.truncate(support.min(EVIDENCE_SENTENCES));
+        let mut against: Vec<usize> = (0..n_sent).filter(|&s| pull(s) < 0.0).collect();
+        best_first(&mut against, EVIDENCE_AGAINST, |&a, &b| {
+            pull(a).total_cmp(&pull(b)).then(b.cmp(&a))
+        });
         order.append(&mut against);
         let chosen: Vec<Vec<(u32, f64)>> = order
             .iter()
@@ -630,6 +622,20 @@ impl Scorer<'_> {
             evidence,
         }
     }
+}
+
+/// Keeps the `k` first of `v` in the order `cmp` (a total order), sorted: a partial selection,
+/// as a long article's sentences need not all be sorted to find its few strongest.
+fn best_first<T>(v: &mut Vec<T>, k: usize, mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    if k == 0 {
+        v.clear();
+        return;
+    }
+    if v.len() > k {
+        v.select_nth_unstable_by(k - 1, &mut cmp);
+        v.truncate(k);
+    }
+    v.sort_by(cmp);
 }
 
 /// The effective number of sentences of weights summing to 1: `1 / Σ w²` (1 for one sentence,
