@@ -62,6 +62,23 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// Pushes a token over `span`, carrying the line breaks seen since the previous one.
+#[inline]
+fn push_token(
+    out: &mut Vec<Token>,
+    newlines: &mut u8,
+    span: std::ops::Range<usize>,
+    kind: TokenKind,
+) {
+    out.push(Token {
+        start: span.start as u32,
+        end: span.end as u32,
+        kind,
+        newlines_before: *newlines,
+    });
+    *newlines = 0;
+}
+
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘')
 }
@@ -120,24 +137,12 @@ fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
                 } else {
                     TokenKind::Word
                 };
-                out.push(Token {
-                    start: i as u32,
-                    end: j as u32,
-                    kind,
-                    newlines_before: newlines,
-                });
-                newlines = 0;
+                push_token(out, &mut newlines, i..j, kind);
                 i = j;
                 continue;
             }
         } else if class & PUNCT != 0 {
-            out.push(Token {
-                start: i as u32,
-                end: i as u32 + 1,
-                kind: TokenKind::Punct,
-                newlines_before: newlines,
-            });
-            newlines = 0;
+            push_token(out, &mut newlines, i..i + 1, TokenKind::Punct);
             i += 1;
             continue;
         }
@@ -232,13 +237,7 @@ fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
             } else {
                 TokenKind::Word
             };
-            out.push(Token {
-                start: start as u32,
-                end: j as u32,
-                kind,
-                newlines_before: newlines,
-            });
-            newlines = 0;
+            push_token(out, &mut newlines, start..j, kind);
             i = j;
             // Skip a possessive suffix.
             if let Some(a) = char_at(i) {
@@ -263,13 +262,7 @@ fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
             i += clen;
             continue;
         }
-        out.push(Token {
-            start: i as u32,
-            end: (i + clen) as u32,
-            kind: TokenKind::Punct,
-            newlines_before: newlines,
-        });
-        newlines = 0;
+        push_token(out, &mut newlines, i..(i + clen), TokenKind::Punct);
         i += clen;
     }
 }
