@@ -589,8 +589,9 @@ impl Scorer<'_> {
             .collect();
         let mut evidence = Vec::with_capacity(order.len());
         for (&s, mut terms) in order.iter().zip(chosen) {
-            terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-            terms.truncate(EVIDENCE_TERMS);
+            best_first(&mut terms, EVIDENCE_TERMS, |a, b| {
+                b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0))
+            });
             let sent = &ex.analysis.sentences[s];
             evidence.push(Evidence {
                 sentence: article.text[sent.start..sent.end].to_string(),
