@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::lexicon::{Lexicon, ModifierKind, CATEGORIES};
+use super::lexicon::{CandidateSpan, Lexicon, ModifierKind, CATEGORIES};
 use super::ColumnIndex;
 use crate::actors::{find_literal_mentions, ActorRef, Gazetteer, Mention, Who};
 use crate::text::{self, Analysis, StemCache, TokenKind};
@@ -77,13 +77,11 @@ pub struct Extracted {
     pub analysis: Analysis,
 }
 
-/// What is kept of a distinct word and read only now and then: its forms and the lexicon
-/// entries starting with it.
+/// What is kept of a distinct word and read only now and then: its forms.
 #[derive(Debug, Clone)]
 struct WordInfo {
     norm: Box<str>,
     stem: Box<str>,
-    lex: Box<[u32]>,
 }
 
 /// What every occurrence of a word needs, in 32 bytes: copied per token, so the passes over an
@@ -96,6 +94,8 @@ struct Hot {
     id: u32,
     /// `F_*` bits.
     flags: u8,
+    /// The lexicon entries starting with the word.
+    lex: CandidateSpan,
     /// Columns of its unit's features, resolved once per word (see [`UnitColumns`]).
     columns: UnitColumns,
 }
@@ -278,10 +278,13 @@ impl Extractor {
             TokenKind::Word => self.stemmer.stem(&norm).into(),
             _ => norm.clone(),
         };
-        let lex: Box<[u32]> = if kind == TokenKind::Word {
-            self.lexicon.starting_with(&stem).into()
+        let (lex, span) = if kind == TokenKind::Word {
+            (
+                self.lexicon.starting_with(&stem),
+                self.lexicon.candidate_span(&stem),
+            )
         } else {
-            Box::new([])
+            (&[][..], CandidateSpan::default())
         };
         let negator = kind == TokenKind::Word
             && (text::is_negator(&norm)
@@ -315,6 +318,7 @@ impl Extractor {
             unit,
             columns,
             id: self.words.len() as u32,
+            lex: span,
             flags: flag(negator, F_NEGATOR)
                 | flag(rejecter, F_REJECTER)
                 | flag(text::is_scope_breaker(&norm), F_BREAKER)
@@ -322,7 +326,7 @@ impl Extractor {
                 | flag(self.gazetteer.may_start_mention(&norm), F_ACTOR_START)
                 | flag(!lex.is_empty(), F_LEXICON),
         };
-        self.words.push(WordInfo { norm, stem, lex });
+        self.words.push(WordInfo { norm, stem });
         self.table.insert(key, hot);
         hot
     }
@@ -535,8 +539,7 @@ impl Extractor {
                 }
                 // Lexicon: the longest entry starting here.
                 if i >= skip_until && h.flags & F_LEXICON != 0 {
-                    let candidates = &words[h.id as usize].lex;
-                    if let Some((e, end)) = lex.match_at(candidates, &stems, i) {
+                    if let Some((e, end)) = lex.match_span(h.lex, &stems, i) {
                         let e = lex.entry_at(e);
                         // Tokens inside a matched phrase ("will not tolerate") are not
                         // matched again, and its inner negator does not flip it.

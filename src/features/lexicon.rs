@@ -70,11 +70,33 @@ pub struct LexEntry {
     pub modifier: Option<(ModifierKind, f32)>,
 }
 
+/// Where a first stem's candidate entries are in the lexicon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CandidateSpan {
+    start: u16,
+    len: u8,
+}
+
+/// A candidate entry for a first stem.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    entry: u32,
+    /// Number of stems.
+    len: u32,
+    /// Hash of the second stem (0 for one-word entries).
+    second: u64,
+}
+
 /// The lexicon, indexed by first stem.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
     entries: Vec<LexEntry>,
     by_first: FxHashMap<Box<str>, Vec<u32>>,
+    /// Per first stem, its candidates' span in `candidates`.
+    first_spans: FxHashMap<Box<str>, CandidateSpan>,
+    /// Every first stem's entries, longest first, back to back, each with what rules most of
+    /// them out without reading the entry: its length and second stem.
+    candidates: Vec<Candidate>,
     /// Every entry's stem hashes, back to back (matching reads one array, not each entry).
     flat: Vec<u64>,
     /// Per entry, where its hashes start in `flat` and how many there are.
@@ -140,6 +162,28 @@ impl Lexicon {
         for list in lex.by_first.values_mut() {
             list.sort_by_key(|&i| std::cmp::Reverse(lex.entries[i as usize].stems.len()));
         }
+        for (first, list) in &lex.by_first {
+            let (Ok(start), Ok(len)) = (
+                u16::try_from(lex.candidates.len()),
+                u8::try_from(list.len()),
+            ) else {
+                return Err(Error::BadData {
+                    path: "data/lexicon".into(),
+                    line: 0,
+                    message: format!("too many entries (or too many starting with {first:?})"),
+                });
+            };
+            lex.first_spans
+                .insert(first.clone(), CandidateSpan { start, len });
+            lex.candidates.extend(list.iter().map(|&entry| {
+                let hashes = &lex.entries[entry as usize].hashes;
+                Candidate {
+                    entry,
+                    len: hashes.len() as u32,
+                    second: hashes.get(1).copied().unwrap_or(0),
+                }
+            }));
+        }
         Ok(lex)
     }
 
@@ -183,6 +227,36 @@ impl Lexicon {
     /// Candidate entries whose first stem is `stem`, longest first.
     pub fn starting_with(&self, stem: &str) -> &[u32] {
         self.by_first.get(stem).map_or(&[], Vec::as_slice)
+    }
+
+    /// Where the candidate entries starting with `stem` are: 3 bytes, to keep per word.
+    pub fn candidate_span(&self, stem: &str) -> CandidateSpan {
+        self.first_spans.get(stem).copied().unwrap_or_default()
+    }
+
+    /// [`Lexicon::match_at`] for the candidates of a [`Lexicon::candidate_span`] (those of the
+    /// stem at `at`): most candidates are ruled out by their second stem, or matched by being one
+    /// word long, without reading the entry.
+    #[inline]
+    pub fn match_span(
+        &self,
+        span: CandidateSpan,
+        stems: &[u64],
+        at: usize,
+    ) -> Option<(u32, usize)> {
+        let start = span.start as usize;
+        let candidates = &self.candidates[start..start + span.len as usize];
+        let mut next = at + 1;
+        while next < stems.len() && stems[next] == self.hyphen {
+            next += 1;
+        }
+        let second = stems.get(next).copied();
+        candidates.iter().find_map(|c| match c.len {
+            1 => Some((c.entry, at + 1)),
+            _ if second != Some(c.second) => None,
+            2 => Some((c.entry, next + 1)),
+            _ => self.match_at(&[c.entry], stems, at),
+        })
     }
 
     /// The longest entry matching the tokens at `at`, given as stem hashes
@@ -303,6 +377,47 @@ mod tests {
         let stems = hashes(&["de", "-", "escal"]);
         let (_, end) = lex.match_at(lex.starting_with("de"), &stems, 0).unwrap();
         assert_eq!(end, 3);
+    }
+
+    /// The per-word fast matcher finds what the general one finds, on stem sequences made of
+    /// lexicon stems, hyphens and other words.
+    #[test]
+    fn span_matching_agrees_with_general_matching() {
+        let lex = Lexicon::builtin().unwrap();
+        let mut words: Vec<&str> = lex
+            .entries
+            .iter()
+            .flat_map(|e| e.stems.iter().map(|s| &**s))
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words.extend(["-", "zzz", "the"]);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            // Start with an entry's stems, half the time followed by noise or cut short.
+            let e = &lex.entries[next(lex.entries.len())];
+            let mut seq: Vec<&str> = e.stems.iter().map(|s| &**s).collect();
+            if next(2) == 0 {
+                seq.truncate(1 + next(seq.len()));
+                seq.insert(1.min(seq.len()), words[next(words.len())]);
+            }
+            if next(4) == 0 && seq.len() > 1 {
+                seq.insert(1, "-");
+            }
+            let stems = hashes(&seq);
+            let general = lex.match_at(lex.starting_with(seq[0]), &stems, 0);
+            let fast = lex.match_span(lex.candidate_span(seq[0]), &stems, 0);
+            assert_eq!(general, fast, "{seq:?}");
+            matched += general.is_some() as usize;
+        }
+        assert!(matched > 10_000, "{matched}");
     }
 
     #[test]
