@@ -154,21 +154,36 @@ const SALT_CUE_CTX: u64 = 0x1234_5678_9abc_def0;
 
 pub use super::{mix, stem_hash as hash_str};
 
-/// A fast 64-bit hash of a token's bytes (8 bytes at a time, then mixed).
+/// A fast 64-bit hash of a token's bytes: its length and every byte go into one or more 64-bit
+/// words, which are mixed. Tokens of up to 8 bytes (most words) take two overlapping loads and
+/// one mix. Only ever compared within one run (the word cache), never stored.
 #[inline]
 fn raw_hash(s: &str) -> u64 {
     let b = s.as_bytes();
-    let mut h = (b.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
-    }
-    let mut last = 0u64;
-    for (i, &x) in chunks.remainder().iter().enumerate() {
-        last |= (x as u64) << (8 * i);
-    }
-    mix(h ^ last, 0x2545_f491_4f6c_dd1d)
+    let n = b.len();
+    let len = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")) as u64;
+    let word = match n {
+        // Overlapping reads of the first and last 4 bytes cover all of 4..=8 bytes; with the
+        // length mixed in, distinct tokens make distinct words.
+        4..=8 => u32_at(0) | u32_at(n - 4) << 32,
+        1..=3 => b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16,
+        0 => 0,
+        _ => {
+            let mut h = len;
+            let mut chunks = b.chunks_exact(8);
+            for c in &mut chunks {
+                let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+                h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
+            }
+            let mut last = 0u64;
+            for (i, &x) in chunks.remainder().iter().enumerate() {
+                last |= (x as u64) << (8 * i);
+            }
+            return mix(h ^ last, 0x2545_f491_4f6c_dd1d);
+        }
+    };
+    mix(word ^ len, 0x2545_f491_4f6c_dd1d)
 }
 
 /// Extracts features from articles; holds a per-thread word cache and scratch buffers.
@@ -751,4 +766,42 @@ fn emit_unit(
         }
     }
     *prev = Some(unit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word cache trusts the token hash alone, so distinct tokens must not share one: every
+    /// string of up to 8 bytes over a small alphabet (where the short-token paths differ), and
+    /// some longer ones, hash apart.
+    #[test]
+    fn token_hashes_are_distinct_for_short_and_long_tokens() {
+        let alphabet = [b'a', b'b', b'.', 0xc3];
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut total = 0;
+        for n in 0..=8u32 {
+            for code in 0..4usize.pow(n) {
+                let mut c = code;
+                let bytes: Vec<u8> = (0..n)
+                    .map(|_| {
+                        let b = alphabet[c % 4];
+                        c /= 4;
+                        b
+                    })
+                    .collect();
+                // Lossy on purpose: 0xc3 alone is not UTF-8; distinct byte strings may become the
+                // same string, so count distinct strings.
+                let s = String::from_utf8_lossy(&bytes).into_owned();
+                if seen.insert(s.clone()) {
+                    total += 1;
+                }
+            }
+        }
+        let long = (0..2000).map(|i| format!("longer-token-{i:05}-x"));
+        seen.extend(long);
+        let hashes: rustc_hash::FxHashSet<u64> = seen.iter().map(|s| raw_hash(s)).collect();
+        assert!(total > 50_000, "{total}");
+        assert_eq!(hashes.len(), seen.len());
+    }
 }
