@@ -78,9 +78,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
 fn render(format: Format, article: &Article, s: &Score) -> String {
     match format {
         Format::Jsonl => {
-            let mut line = serde_json::to_string(s).expect("scores serialise");
-            line.push('\n');
-            line
+            let mut line = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut line, s).expect("scores serialise");
+            line.push(b'\n');
+            String::from_utf8(line).expect("JSON is UTF-8")
         }
         Format::Tsv => {
             let top = s

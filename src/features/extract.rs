@@ -201,6 +201,9 @@ pub struct Extractor {
     negated: Vec<bool>,
     rejected: Vec<bool>,
     roles: Vec<u8>,
+    /// Per token of the current article: its counterpart-context weight, its unit's hash.
+    ctx: Vec<f32>,
+    stems: Vec<u64>,
     /// The vocabulary columns are resolved against, if any.
     columns: Option<ColumnIndex>,
     /// Columns of the fixed units: counterpart, actor, other actor, number.
@@ -240,6 +243,8 @@ impl Extractor {
             negated: Vec::new(),
             rejected: Vec::new(),
             roles: Vec::new(),
+            ctx: Vec::new(),
+            stems: Vec::new(),
             columns: None,
             fixed: [UnitColumns::NONE; 4],
             cue_columns: vec![[NO_COLUMN; 2]; 2 * CATEGORIES.len()],
@@ -437,7 +442,9 @@ impl Extractor {
 
         // Context weights: distance to the nearest counterpart mention in the same sentence,
         // not crossing a clause break (semicolon, contrast word).
-        let mut ctx = vec![0f32; tokens.len()];
+        self.ctx.clear();
+        self.ctx.resize(tokens.len(), 0.0);
+        let ctx = &mut self.ctx;
         for s in &out.analysis.sentences {
             for &(ms, me) in cp_mentions.iter().filter(|(ms, _)| s.tokens.contains(ms)) {
                 let mut d = 0;
@@ -470,7 +477,9 @@ impl Extractor {
         // Units: one per word, number or mention; punctuation breaks n-grams.
         let lex = &*self.lexicon;
         let columns = self.columns.as_ref();
-        let stems: Vec<u64> = tok.iter().map(|h| h.unit).collect();
+        self.stems.clear();
+        self.stems.extend(tok.iter().map(|h| h.unit));
+        let stems = &self.stems;
         for (si, s) in out.analysis.sentences.iter().enumerate() {
             let si32 = si as u32;
             let mut prev: Option<u64> = None;
@@ -554,7 +563,7 @@ impl Extractor {
                 }
                 // Lexicon: the longest entry starting here.
                 if i >= skip_until && h.flags & F_LEXICON != 0 {
-                    if let Some((e, end)) = lex.match_span(h.lex, &stems, i) {
+                    if let Some((e, end)) = lex.match_span(h.lex, stems, i) {
                         let e = lex.entry_at(e);
                         // Tokens inside a matched phrase ("will not tolerate") are not
                         // matched again, and its inner negator does not flip it.
