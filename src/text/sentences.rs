@@ -102,8 +102,10 @@ pub fn split_sentences(text: &str, tokens: &[Token], out: &mut Vec<Sentence>) {
             }
             line_start = t.start as usize;
         }
-        let s = t.text(text);
-        if t.kind == TokenKind::Punct && is_terminator(s) {
+        // Only punctuation and dotted words are looked at: no slicing of other tokens.
+        let punct = t.kind == TokenKind::Punct;
+        let s = if punct { t.text(text) } else { "" };
+        if punct && is_terminator(s) {
             let mut j = i + 1;
             while j < n
                 && tokens[j].start == tokens[j - 1].end
@@ -119,7 +121,10 @@ pub fn split_sentences(text: &str, tokens: &[Token], out: &mut Vec<Sentence>) {
                 i = j;
                 continue;
             }
-        } else if t.kind == TokenKind::Word && s.ends_with('.') && i + 1 < n {
+        } else if t.kind == TokenKind::Word
+            && text.as_bytes()[t.end as usize - 1] == b'.'
+            && i + 1 < n
+        {
             // "... talks with the U.S. The minister said": the abbreviation's dot ends it.
             let next = tokens[i + 1];
             if next.newlines_before == 0 && OPENERS.contains(&next.text(text)) {
