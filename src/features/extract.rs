@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 use super::lexicon::{CandidateSpan, Lexicon, ModifierKind, CATEGORIES};
 use super::ColumnIndex;
 use crate::actors::{find_literal_mentions, ActorRef, Gazetteer, Mention, Who};
-use crate::text::{self, Analysis, StemCache, TokenKind};
+use crate::text::{self, Analysis, StemCache, Token, TokenKind};
 
 /// Number of dense lexicon features at the start of every row.
 pub const N_DENSE: usize = 11;
@@ -158,8 +158,7 @@ pub use super::{mix, stem_hash as hash_str};
 /// words, which are mixed. Tokens of up to 8 bytes (most words) take two overlapping loads and
 /// one mix. Only ever compared within one run (the word cache), never stored.
 #[inline]
-fn raw_hash(s: &str) -> u64 {
-    let b = s.as_bytes();
+fn raw_hash(b: &[u8]) -> u64 {
     let n = b.len();
     let len = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")) as u64;
@@ -283,11 +282,12 @@ impl Extractor {
 
     /// The [`Hot`] of a token, from the word table, else analysed now.
     #[inline]
-    fn word(&mut self, raw: &str, kind: TokenKind) -> Hot {
-        let key = raw_hash(raw);
+    fn word(&mut self, text: &str, t: &Token) -> Hot {
+        // Hashed from the bytes: the text is sliced as a `str` only for a new word.
+        let key = raw_hash(&text.as_bytes()[t.start as usize..t.end as usize]);
         match self.table.get(&key) {
             Some(&h) => h,
-            None => self.analyse(key, raw, kind),
+            None => self.analyse(key, t.text(text), t.kind),
         }
     }
 
@@ -375,7 +375,7 @@ impl Extractor {
         let tokens = &out.analysis.tokens;
         self.tok.clear();
         for t in tokens {
-            let h = self.word(t.text(text), t.kind);
+            let h = self.word(text, t);
             self.tok.push(h);
         }
         let words = &self.words;
@@ -809,7 +809,8 @@ mod tests {
         }
         let long = (0..2000).map(|i| format!("longer-token-{i:05}-x"));
         seen.extend(long);
-        let hashes: rustc_hash::FxHashSet<u64> = seen.iter().map(|s| raw_hash(s)).collect();
+        let hashes: rustc_hash::FxHashSet<u64> =
+            seen.iter().map(|s| raw_hash(s.as_bytes())).collect();
         assert!(total > 50_000, "{total}");
         assert_eq!(hashes.len(), seen.len());
     }
