@@ -220,6 +220,11 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(sql_err)?;
+        // 8 KiB pages for a new store (an existing one keeps its own): an article's text takes
+        // half as many overflow pages. Measured on 177 MB: ingest 5.5–5.7 s → 5.2–5.3 s, file
+        // 310 → 326 MB (16 KiB: no faster, 357 MB).
+        conn.pragma_update(None, "page_size", 8 * 1024)
+            .map_err(sql_err)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
