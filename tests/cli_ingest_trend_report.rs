@@ -138,8 +138,13 @@ struct Env {
 impl Env {
     /// `stance ingest cuba.jsonl` toward the United States, actor Cuba, with the test model.
     fn ingest_cuba(&self) -> [&str; 8] {
+        self.cuba("ingest")
+    }
+
+    /// `stance COMMAND cuba.jsonl` toward the United States, actor Cuba, with the test model.
+    fn cuba<'a>(&'a self, command: &'a str) -> [&'a str; 8] {
         [
-            "ingest",
+            command,
             "cuba.jsonl",
             "--counterpart",
             "United States",
@@ -370,18 +375,8 @@ fn bad_requests_exit_2_with_a_clear_message_and_no_file() {
 fn report_ingests_then_writes_a_complete_directory() {
     let e = env();
     let o = Command::new(BIN)
-        .args([
-            "report",
-            "cuba.jsonl",
-            "--counterpart",
-            "United States",
-            "--actor",
-            "Cuba",
-            "--model",
-            &e.model,
-            "--out",
-            "rep",
-        ])
+        .args(e.cuba("report"))
+        .args(["--out", "rep"])
         .current_dir(&e.dir)
         .env("STANCE_DB", e.dir.join("env.db"))
         .output()
