@@ -75,9 +75,17 @@ struct Pattern {
 #[derive(Debug, Clone, Default)]
 pub struct Gazetteer {
     entities: Vec<Entity>,
-    /// First token (normalised) → patterns starting with it, longest first.
-    index: FxHashMap<String, Vec<Pattern>>,
+    /// First token (normalised) → its list in `lists`.
+    index: FxHashMap<String, AliasList>,
+    /// Per first token, the patterns starting with it, longest first.
+    lists: Vec<Vec<Pattern>>,
 }
+
+/// The aliases starting with one normalised word, as found by
+/// [`Gazetteer::aliases_starting`]: a caller that meets the same word often (a per-word
+/// cache) keeps this instead of looking the word up at every occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AliasList(u32);
 
 /// Where an actor is named in a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +221,7 @@ impl Gazetteer {
         for phrase in NOT_ACTORS {
             g.add_pattern(phrase, NO_ENTITY);
         }
-        for list in g.index.values_mut() {
+        for list in &mut g.lists {
             list.sort_by_key(|p| std::cmp::Reverse(p.tokens.len()));
         }
         Ok(g)
@@ -226,7 +234,12 @@ impl Gazetteer {
             return;
         }
         let key = normalize_word(&tokens[0]).into_owned();
-        let list = self.index.entry(key).or_default();
+        let next = AliasList(self.lists.len() as u32);
+        let at = *self.index.entry(key).or_insert(next);
+        if at == next {
+            self.lists.push(Vec::new());
+        }
+        let list = &mut self.lists[at.0 as usize];
         if !list.iter().any(|p| p.tokens == tokens && p.exact == exact) {
             list.push(Pattern {
                 tokens,
@@ -256,8 +269,9 @@ impl Gazetteer {
         let toks = name_tokens(name, false);
         let first = toks.first()?;
         let exact = name_tokens(name, true);
-        self.index.get(first.as_str()).and_then(|list| {
-            list.iter()
+        self.index.get(first.as_str()).and_then(|&at| {
+            self.lists[at.0 as usize]
+                .iter()
                 .find(|p| {
                     if p.entity == NO_ENTITY {
                         false
@@ -321,30 +335,28 @@ impl Gazetteer {
         r
     }
 
-    /// True when some alias starts with this normalised word (a cacheable pre-check for
-    /// [`Gazetteer::find_mentions`]).
-    pub fn may_start_mention(&self, norm: &str) -> bool {
-        self.index.contains_key(norm)
+    /// The aliases starting with this normalised word, if any.
+    pub fn aliases_starting(&self, norm: &str) -> Option<AliasList> {
+        self.index.get(norm).copied()
     }
 
     /// Finds every gazetteer mention in a tokenized text, left to right, longest alias first,
-    /// without overlaps. `norm(i)` is the normalised form of `tokens[i]`; `candidate(i)` may
-    /// return false for tokens known not to start an alias (see
-    /// [`Gazetteer::may_start_mention`]), saving the lookup.
+    /// without overlaps. `norm(i)` is the normalised form of `tokens[i]`; `starting(i)` is
+    /// [`Gazetteer::aliases_starting`] of that form (which a caller may have cached per word).
     pub fn find_mentions<'a>(
         &self,
         text: &str,
         tokens: &[Token],
         norm: impl Fn(usize) -> &'a str,
-        candidate: impl Fn(usize) -> bool,
+        starting: impl Fn(usize) -> Option<AliasList>,
         out: &mut Vec<Mention>,
     ) {
         out.clear();
         let mut i = 0;
         while i < tokens.len() {
-            if tokens[i].kind != TokenKind::Punct && candidate(i) {
-                if let Some(list) = self.index.get(norm(i)) {
-                    if let Some(p) = list
+            if tokens[i].kind != TokenKind::Punct {
+                if let Some(at) = starting(i) {
+                    if let Some(p) = self.lists[at.0 as usize]
                         .iter()
                         .find(|p| pattern_matches(p, text, tokens, &norm, i))
                     {
@@ -377,11 +389,18 @@ fn pattern_matches<'a>(
     }
     p.tokens.iter().enumerate().all(|(k, want)| {
         if p.exact {
-            tokens[at + k].text(text) == want
+            same(tokens[at + k].text(text), want)
         } else {
-            norm(at + k) == want
+            same(norm(at + k), want)
         }
     })
+}
+
+/// String equality that rules most pairs out on length and first byte, inline, before
+/// comparing the bytes.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// Finds literal (normalised, whole-token) occurrences of `patterns` and merges them into
@@ -445,7 +464,13 @@ mod tests {
         let (toks, norms) = crate::text::tokens_and_norms(text);
         let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
         let mut m = Vec::new();
-        g.find_mentions(text, &toks, |i| refs[i], |_| true, &mut m);
+        g.find_mentions(
+            text,
+            &toks,
+            |i| refs[i],
+            |i| g.aliases_starting(refs[i]),
+            &mut m,
+        );
         m.iter()
             .map(|m| {
                 let span = &text[toks[m.start].start as usize..toks[m.end - 1].end as usize];

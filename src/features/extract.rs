@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::lexicon::{CandidateSpan, Lexicon, ModifierKind, CATEGORIES};
 use super::ColumnIndex;
-use crate::actors::{find_literal_mentions, ActorRef, Gazetteer, Mention, Who};
+use crate::actors::{find_literal_mentions, ActorRef, AliasList, Gazetteer, Mention, Who};
 use crate::text::{self, Analysis, StemCache, Token, TokenKind};
 
 /// Number of dense lexicon features at the start of every row.
@@ -82,6 +82,8 @@ pub struct Extracted {
 struct WordInfo {
     norm: Box<str>,
     stem: Box<str>,
+    /// The gazetteer aliases starting with it (read for words flagged [`F_ACTOR_START`]).
+    aliases: Option<AliasList>,
 }
 
 /// What every occurrence of a word needs, in 32 bytes: copied per token, so the passes over an
@@ -324,6 +326,7 @@ impl Extractor {
                     && matches!(e.cue, Some((c, _)) if c == CAT_REJECT || c == CAT_REDUCE)
             });
         let flag = |on: bool, f: u8| if on { f } else { 0 };
+        let aliases = self.gazetteer.aliases_starting(&norm);
         let unit = match kind {
             TokenKind::Word => hash_str(&stem),
             TokenKind::Punct if &*norm == "-" => hash_str("-"),
@@ -343,10 +346,14 @@ impl Extractor {
                 | flag(rejecter, F_REJECTER)
                 | flag(text::is_scope_breaker(&norm), F_BREAKER)
                 | flag(breaks_clause(kind, &norm), F_CLAUSE_BREAK)
-                | flag(self.gazetteer.may_start_mention(&norm), F_ACTOR_START)
+                | flag(aliases.is_some(), F_ACTOR_START)
                 | flag(!lex.is_empty(), F_LEXICON),
         };
-        self.words.push(WordInfo { norm, stem });
+        self.words.push(WordInfo {
+            norm,
+            stem,
+            aliases,
+        });
         self.table.insert(key, hot);
         hot
     }
@@ -388,7 +395,13 @@ impl Extractor {
             text,
             tokens,
             norm,
-            |i| has(i, F_ACTOR_START),
+            |i| {
+                if has(i, F_ACTOR_START) {
+                    words[tok[i].id as usize].aliases
+                } else {
+                    None
+                }
+            },
             &mut self.mentions,
         );
         let mut literals: Vec<Vec<String>> = Vec::new();
