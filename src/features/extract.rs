@@ -44,6 +44,11 @@ const MAX_WORDS: usize = 400_000;
 /// [`Occurrence::column`] of a feature outside the vocabulary, or when none is attached.
 pub const NO_COLUMN: u32 = u32::MAX;
 
+/// [`Occurrence::column`] of a bigram while its article is extracted: bigram columns are
+/// looked up together once the article's units are known, as independent lookups whose cache
+/// misses overlap (one at a time, between the other work of each word, each waited in turn).
+const PENDING: u32 = u32::MAX - 1;
+
 /// One feature occurrence: hashed key, value, and the sentence it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Occurrence {
@@ -269,12 +274,6 @@ impl Extractor {
         self.words.clear();
         self.columns = Some(columns);
         self
-    }
-
-    /// The column of a key in the attached vocabulary.
-    #[inline]
-    fn column_of(columns: Option<&ColumnIndex>, key: u64) -> u32 {
-        columns.map_or(NO_COLUMN, |c| c.get(key).unwrap_or(NO_COLUMN))
     }
 
     /// The gazetteer used to find actors.
@@ -640,6 +639,13 @@ impl Extractor {
                 i += 1;
             }
         }
+        if let Some(c) = columns {
+            for o in &mut out.occurrences {
+                if o.column == PENDING {
+                    o.column = c.get(o.key).unwrap_or(NO_COLUMN);
+                }
+            }
+        }
         // Sentence relevance: when the counterpart is mentioned, what is said in its sentences
         // counts most; an article's unrelated paragraphs (other news, "Read more" links) little.
         let n = out.analysis.sentences.len();
@@ -778,7 +784,8 @@ fn emit_unit(
             key: bi,
             value: 1.0,
             sentence,
-            column: Extractor::column_of(columns, bi),
+            // Resolved for the whole article at once (see `PENDING`).
+            column: if columns.is_some() { PENDING } else { NO_COLUMN },
         });
         if let Some(n) = names.as_deref_mut() {
             if !n.contains_key(&bi) {
