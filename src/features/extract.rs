@@ -642,7 +642,7 @@ impl Extractor {
         if let Some(c) = columns {
             for o in &mut out.occurrences {
                 if o.column == PENDING {
-                    o.column = c.get(o.key).unwrap_or(NO_COLUMN);
+                    o.column = c.get_bigram(o.key).unwrap_or(NO_COLUMN);
                 }
             }
         }

@@ -181,13 +181,31 @@ pub struct Vectoriser {
 /// A fitted vectoriser's feature key → column lookup, cheap to share between threads (an
 /// [`Extractor`] given one resolves columns while it extracts).
 #[derive(Debug, Clone, Default)]
-pub struct ColumnIndex(Arc<FxHashMap<u64, u32>>);
+pub struct ColumnIndex(Arc<ColumnMaps>);
+
+/// The vocabulary split in two maps: bigrams, looked up at nearly every word, and the rest,
+/// looked up once per distinct word. Each map is half the size or less of one map of all keys,
+/// so more of the bigram map stays in a core's cache.
+#[derive(Debug, Default)]
+struct ColumnMaps {
+    bigrams: FxHashMap<u64, u32>,
+    rest: FxHashMap<u64, u32>,
+}
 
 impl ColumnIndex {
     /// The column of a feature key, if in the vocabulary.
     #[inline]
     pub fn get(&self, key: u64) -> Option<u32> {
-        self.0.get(&key).copied()
+        let m = &*self.0;
+        m.rest.get(&key).or_else(|| m.bigrams.get(&key)).copied()
+    }
+
+    /// [`ColumnIndex::get`] for a key expected to be a bigram's: the same answer for any key,
+    /// looking in the bigram map first.
+    #[inline]
+    pub fn get_bigram(&self, key: u64) -> Option<u32> {
+        let m = &*self.0;
+        m.bigrams.get(&key).or_else(|| m.rest.get(&key)).copied()
     }
 }
 
@@ -273,13 +291,17 @@ impl Vectoriser {
 
     /// Rebuilds the key → column index after deserialising.
     pub fn build_index(&mut self) {
-        self.index = ColumnIndex(Arc::new(
-            self.keys
-                .iter()
-                .enumerate()
-                .map(|(i, &k)| (k, (i + N_DENSE) as u32))
-                .collect(),
-        ));
+        let mut maps = ColumnMaps::default();
+        for (i, (&k, name)) in self.keys.iter().zip(&self.names).enumerate() {
+            // Units are single tokens; only a bigram's name has a space.
+            let map = if name.contains(' ') {
+                &mut maps.bigrams
+            } else {
+                &mut maps.rest
+            };
+            map.insert(k, (i + N_DENSE) as u32);
+        }
+        self.index = ColumnIndex(Arc::new(maps));
     }
 
     /// The key → column lookup, to share with extractors.
@@ -363,5 +385,42 @@ impl Vectoriser {
             row.values.push(v);
         }
         row
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index keeps bigrams apart from the rest, by name; whichever map a key is in, both
+    /// lookups find its column, and neither finds an absent key.
+    #[test]
+    fn column_lookups_agree_whichever_map_holds_the_key() {
+        let kept: Vec<(u64, u32)> = (0..1000u64).map(|i| (mix(i, 0x77), 2)).collect();
+        let mut names = Names::default();
+        for (i, &(k, _)) in kept.iter().enumerate() {
+            let name = match i % 3 {
+                0 => format!("w{i} x{i}"),
+                1 => format!("w{i}"),
+                _ => format!("cp~w{i}"),
+            };
+            names.insert(k, name);
+        }
+        for names in [Some(&names), None] {
+            let v = Vectoriser::from_frequencies(VectoriserParams::default(), &kept, 10, names)
+                .expect("keys kept");
+            let index = v.column_index();
+            for (i, &(k, _)) in kept.iter().enumerate() {
+                let want = Some((i + N_DENSE) as u32);
+                assert_eq!(index.get(k), want);
+                assert_eq!(index.get_bigram(k), want);
+                assert_eq!(v.column(k), want);
+            }
+            for i in 0..1000u64 {
+                let absent = mix(i, 0x78);
+                assert_eq!(index.get(absent), None);
+                assert_eq!(index.get_bigram(absent), None);
+            }
+        }
     }
 }
