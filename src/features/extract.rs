@@ -803,7 +803,11 @@ fn emit_unit(
             value: 1.0,
             sentence,
             // Resolved for the whole article at once (see `PENDING`).
-            column: if columns.is_some() { PENDING } else { NO_COLUMN },
+            column: if columns.is_some() {
+                PENDING
+            } else {
+                NO_COLUMN
+            },
         });
         if let Some(n) = names.as_deref_mut() {
             if !n.contains_key(&bi) {
