@@ -33,8 +33,8 @@ impl Token {
 
 /// Byte classes for the ASCII fast paths: letters, digits, punctuation that is always a token
 /// of its own, and bytes that may continue a word or number in the general path.
-const ALPHA: u8 = 1;
-const DIGIT: u8 = 2;
+pub(crate) const ALPHA: u8 = 1;
+pub(crate) const DIGIT: u8 = 2;
 const PUNCT: u8 = 4;
 /// `'`, `.` and `,` after a word or number, and any non-ASCII byte: only the general path knows.
 const JOINER: u8 = 8;
@@ -68,7 +68,7 @@ const CLASS: [u8; 256] = {
 /// from the first byte outside them, with no branch per byte (a word's end, at an
 /// unpredictable length, is otherwise one mispredicted branch per token).
 #[inline]
-fn alnum_run(bytes: &[u8], i: usize) -> (usize, u8) {
+pub(crate) fn alnum_run(bytes: &[u8], i: usize) -> (usize, u8) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
     // The high bit of each byte of `v` (all < 0x80) that lies in lo..=hi. Neither sum carries
