@@ -44,9 +44,9 @@ const MAX_WORDS: usize = 400_000;
 /// [`Occurrence::column`] of a feature outside the vocabulary, or when none is attached.
 pub const NO_COLUMN: u32 = u32::MAX;
 
-/// [`Occurrence::column`] of a bigram while its article is extracted: bigram columns are
-/// looked up together once the article's units are known, as independent lookups whose cache
-/// misses overlap (one at a time, between the other work of each word, each waited in turn).
+/// [`Occurrence::column`] of a bigram while its article is extracted. Bigram columns are looked
+/// up together once all the article's units are emitted: back to back, the lookups' cache misses
+/// overlap, where looked up amid each word's other work each miss was waited for in turn.
 const PENDING: u32 = u32::MAX - 1;
 
 /// One feature occurrence: hashed key, value, and the sentence it came from.

@@ -293,7 +293,10 @@ impl Vectoriser {
     pub fn build_index(&mut self) {
         let mut maps = ColumnMaps::default();
         for (i, (&k, name)) in self.keys.iter().zip(&self.names).enumerate() {
-            // Units are single tokens; only a bigram's name has a space.
+            // Units are single tokens; only a bigram's name has a space. A repeated key (not
+            // made by `fit`) keeps its last column, in one map.
+            maps.bigrams.remove(&k);
+            maps.rest.remove(&k);
             let map = if name.contains(' ') {
                 &mut maps.bigrams
             } else {

@@ -33,8 +33,8 @@ impl Token {
 
 /// Byte classes for the ASCII fast paths: letters, digits, punctuation that is always a token
 /// of its own, and bytes that may continue a word or number in the general path.
-pub(crate) const ALPHA: u8 = 1;
-pub(crate) const DIGIT: u8 = 2;
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
 const PUNCT: u8 = 4;
 /// `'`, `.` and `,` after a word or number, and any non-ASCII byte: only the general path knows.
 const JOINER: u8 = 8;
