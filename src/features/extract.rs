@@ -457,17 +457,11 @@ impl Extractor {
         }
         out.mentions = cp_mentions.len();
 
-        text::negation_scope(
+        text::negation_scopes(
             tokens,
-            |i| has(i, F_NEGATOR),
+            |i| [has(i, F_NEGATOR), has(i, F_REJECTER)],
             |i| has(i, F_BREAKER),
-            &mut self.negated,
-        );
-        text::negation_scope(
-            tokens,
-            |i| has(i, F_REJECTER),
-            |i| has(i, F_BREAKER),
-            &mut self.rejected,
+            [&mut self.negated, &mut self.rejected],
         );
 
         // Context weights: distance to the nearest counterpart mention in the same sentence,

@@ -80,26 +80,43 @@ pub fn negation_scope(
     breaker: impl Fn(usize) -> bool,
     out: &mut Vec<bool>,
 ) {
-    out.clear();
-    out.resize(tokens.len(), false);
-    let mut left = 0usize;
+    negation_scopes(tokens, |i| [negator(i)], breaker, [out]);
+}
+
+/// [`negation_scope`] for `K` kinds of scope opener at once, in one pass over the tokens:
+/// `opens(i)` says which kinds token `i` opens a scope of, and `out[k]` gets the marks of kind
+/// `k`. All kinds share the breakers.
+pub fn negation_scopes<const K: usize>(
+    tokens: &[Token],
+    opens: impl Fn(usize) -> [bool; K],
+    breaker: impl Fn(usize) -> bool,
+    mut out: [&mut Vec<bool>; K],
+) {
+    for o in &mut out {
+        o.clear();
+        o.resize(tokens.len(), false);
+    }
+    let mut left = [0usize; K];
     for (i, t) in tokens.iter().enumerate() {
         match t.kind {
             TokenKind::Punct => {
-                left = 0;
+                left = [0; K];
                 continue;
             }
             TokenKind::Word | TokenKind::Number => {}
         }
-        if left > 0 && breaker(i) {
-            left = 0;
+        if left.iter().any(|&l| l > 0) && breaker(i) {
+            left = [0; K];
         }
-        if left > 0 {
-            out[i] = true;
-            left -= 1;
-        }
-        if negator(i) {
-            left = MAX_NEGATION_SCOPE;
+        let opened = opens(i);
+        for k in 0..K {
+            if left[k] > 0 {
+                out[k][i] = true;
+                left[k] -= 1;
+            }
+            if opened[k] {
+                left[k] = MAX_NEGATION_SCOPE;
+            }
         }
     }
 }
@@ -154,6 +171,32 @@ mod tests {
             ["entered", "any", "political", "or", "diplomatic", "talks"]
         );
         assert_eq!(scope("They didn't condemn it"), ["condemn", "it"]);
+    }
+
+    /// Two kinds of scope found in one pass are the scopes found one kind at a time, where
+    /// they overlap, nest and share a breaker.
+    #[test]
+    fn scopes_of_two_kinds_in_one_pass_match_one_at_a_time() {
+        let text = "Havana rejected talks and did not attend; it refused dialogue but never \
+            suspended not the visits, while officials rejected no offer of talks at all today";
+        let (toks, norms) = tokens_and_norms(text);
+        let rejects = |i: usize| matches!(norms[i].as_str(), "rejected" | "suspended" | "refused");
+        let negates = |i: usize| is_negator(&norms[i]);
+        let breaks = |i: usize| is_scope_breaker(&norms[i]);
+        let (mut neg, mut rej) = (Vec::new(), Vec::new());
+        negation_scopes(
+            &toks,
+            |i| [negates(i), rejects(i)],
+            breaks,
+            [&mut neg, &mut rej],
+        );
+        let (mut neg1, mut rej1) = (Vec::new(), Vec::new());
+        negation_scope(&toks, negates, breaks, &mut neg1);
+        negation_scope(&toks, rejects, breaks, &mut rej1);
+        assert_eq!(neg, neg1);
+        assert_eq!(rej, rej1);
+        assert!(neg.iter().any(|&n| n) && rej.iter().any(|&r| r));
+        assert_ne!(neg, rej);
     }
 
     #[test]
