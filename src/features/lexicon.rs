@@ -70,8 +70,10 @@ pub struct LexEntry {
     pub modifier: Option<(ModifierKind, f32)>,
 }
 
-/// Where a first stem's candidate entries are in the lexicon.
+/// Where a first stem's candidate entries are in the lexicon: 3 bytes, unaligned, so that a
+/// per-word record holding one stays small.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, packed)]
 pub struct CandidateSpan {
     start: u16,
     len: u8,
