@@ -119,18 +119,23 @@ impl UnitColumns {
     const NONE: UnitColumns = UnitColumns([NO_COLUMN; 2]);
 
     fn resolve(columns: Option<&ColumnIndex>, base: u64) -> UnitColumns {
-        let Some(c) = columns else {
-            return UnitColumns::NONE;
-        };
-        let col = |key| c.get(key).unwrap_or(NO_COLUMN);
         let negated = mix(base, NEG_SALT);
-        UnitColumns([col(mix(base, SALT_UNI)), col(mix(negated, SALT_UNI))])
+        UnitColumns([
+            column_of(columns, mix(base, SALT_UNI)),
+            column_of(columns, mix(negated, SALT_UNI)),
+        ])
     }
 
     #[inline]
     fn unigram(self, negated: bool) -> u32 {
         self.0[negated as usize]
     }
+}
+
+/// The column of `key` in `columns`; [`NO_COLUMN`] without a vocabulary or outside it.
+#[inline]
+fn column_of(columns: Option<&ColumnIndex>, key: u64) -> u32 {
+    columns.and_then(|c| c.get(key)).unwrap_or(NO_COLUMN)
 }
 
 const F_NEGATOR: u8 = 1;
@@ -275,10 +280,9 @@ impl Extractor {
         self.fixed =
             [UNIT_CP, UNIT_ACTOR, UNIT_OTHER, UNIT_NUM].map(|u| UnitColumns::resolve(c, u));
         for (ck, slot) in self.cue_columns.iter_mut().enumerate() {
-            let col = |key| columns.get(key).unwrap_or(NO_COLUMN);
             *slot = [
-                col(mix(ck as u64, SALT_CUE)),
-                col(mix(ck as u64, SALT_CUE_CTX)),
+                column_of(c, mix(ck as u64, SALT_CUE)),
+                column_of(c, mix(ck as u64, SALT_CUE_CTX)),
             ];
         }
         self.table.clear();
@@ -574,10 +578,7 @@ impl Extractor {
                         &mut names,
                         {
                             let key = mix(unit, SALT_CTX);
-                            (
-                                key,
-                                columns.map_or(NO_COLUMN, |c| c.get(key).unwrap_or(NO_COLUMN)),
-                            )
+                            (key, column_of(columns, key))
                         },
                         ctx[i],
                         si32,
