@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::text::{normalize_word, tokenize, Token, TokenKind};
+use crate::text::{normalize_word, tokenize, Token};
 
 /// The gazetteer shipped in `data/gazetteer.tsv`, compiled into the library.
 pub const BUILTIN_GAZETTEER: &str = include_str!("../data/gazetteer.tsv");
@@ -76,16 +76,61 @@ struct Pattern {
 pub struct Gazetteer {
     entities: Vec<Entity>,
     /// First token (normalised) → its list in `lists`.
-    index: FxHashMap<String, AliasList>,
+    index: FxHashMap<String, usize>,
     /// Per first token, the patterns starting with it, longest first.
     lists: Vec<Vec<Pattern>>,
+    /// What mention finding reads; built from `lists` once they are complete.
+    matcher: Matcher,
 }
 
-/// The aliases starting with one normalised word, as found by
-/// [`Gazetteer::aliases_starting`]: a caller that meets the same word often (a per-word
-/// cache) keeps this instead of looking the word up at every occurrence.
+/// The patterns as mention finding reads them: tokens as numbers, and for each word that can
+/// start a mention only the patterns that word can start.
+#[derive(Debug, Clone, Default)]
+struct Matcher {
+    /// Every token form of every pattern (normalised, or as written for exact ones) → its
+    /// number, from 1 (0 stands for a form in no pattern).
+    forms: FxHashMap<String, u32>,
+    /// Candidate lists, each longest pattern first.
+    lists: Vec<Vec<Probe>>,
+    /// A normalised first word → its list of inexact patterns (only where there are some).
+    inexact: FxHashMap<String, AliasList>,
+    /// An exact first word ("US", "WHO") → its list: the exact patterns starting with it and
+    /// the inexact ones starting with its normalised form, in their order in `lists`.
+    exact: FxHashMap<String, AliasList>,
+}
+
+/// A pattern as mention finding reads it.
+#[derive(Debug, Clone)]
+struct Probe {
+    /// The number of each token's form ([`Matcher::forms`]).
+    forms: Box<[u32]>,
+    exact: bool,
+    entity: u32,
+}
+
+/// The aliases one word can start, as found by [`Gazetteer::alias_word`]: a caller that meets
+/// the same word often (a per-word cache) keeps this instead of looking the word up at every
+/// occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AliasList(u32);
+
+/// What mention finding needs of one word ([`Gazetteer::alias_word`]), kept per word by a
+/// caller that meets the same word often.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AliasWord {
+    /// The aliases it can start.
+    pub starts: Option<AliasList>,
+    /// The numbers of its normalised form and of its form as written, 0 for a form in no alias:
+    /// inexact patterns compare the first, exact ones the second.
+    forms: [u32; 2],
+}
+
+impl AliasWord {
+    /// Whether the word is a token of any alias (else it cannot be part of a mention).
+    pub fn in_alias(&self) -> bool {
+        self.forms != [0, 0]
+    }
+}
 
 /// Where an actor is named in a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +269,7 @@ impl Gazetteer {
         for list in &mut g.lists {
             list.sort_by_key(|p| std::cmp::Reverse(p.tokens.len()));
         }
+        g.matcher = Matcher::new(&g.lists);
         Ok(g)
     }
 
@@ -234,12 +280,12 @@ impl Gazetteer {
             return;
         }
         let key = normalize_word(&tokens[0]).into_owned();
-        let next = AliasList(self.lists.len() as u32);
+        let next = self.lists.len();
         let at = *self.index.entry(key).or_insert(next);
         if at == next {
             self.lists.push(Vec::new());
         }
-        let list = &mut self.lists[at.0 as usize];
+        let list = &mut self.lists[at];
         if !list.iter().any(|p| p.tokens == tokens && p.exact == exact) {
             list.push(Pattern {
                 tokens,
@@ -270,7 +316,7 @@ impl Gazetteer {
         let first = toks.first()?;
         let exact = name_tokens(name, true);
         self.index.get(first.as_str()).and_then(|&at| {
-            self.lists[at.0 as usize]
+            self.lists[at]
                 .iter()
                 .find(|p| {
                     if p.entity == NO_ENTITY {
@@ -335,72 +381,98 @@ impl Gazetteer {
         r
     }
 
-    /// The aliases starting with this normalised word, if any.
-    pub fn aliases_starting(&self, norm: &str) -> Option<AliasList> {
-        self.index.get(norm).copied()
+    /// What mention finding needs of a word: `raw` as written in the text, `norm` its
+    /// normalised form ([`normalize_word`]).
+    pub fn alias_word(&self, raw: &str, norm: &str) -> AliasWord {
+        let m = &self.matcher;
+        let form = |f: &str| m.forms.get(f).copied().unwrap_or(0);
+        AliasWord {
+            starts: m.exact.get(raw).or_else(|| m.inexact.get(norm)).copied(),
+            forms: [form(norm), form(raw)],
+        }
     }
 
-    /// Finds every gazetteer mention in a tokenized text, left to right, longest alias first,
-    /// without overlaps. `norm(i)` is the normalised form of `tokens[i]`; `starting(i)` is
-    /// [`Gazetteer::aliases_starting`] of that form (which a caller may have cached per word).
-    pub fn find_mentions<'a>(
+    /// Finds every gazetteer mention in a text of `n_tokens` tokens, left to right, longest
+    /// alias first, without overlaps. `starts` are the tokens that can start one, in text
+    /// order: every word (not punctuation) whose [`Gazetteer::alias_word`] has `starts`, with
+    /// them; `word(i)` is [`Gazetteer::alias_word`] of token `i` (which a caller may have
+    /// cached per word).
+    pub fn find_mentions(
         &self,
-        text: &str,
-        tokens: &[Token],
-        norm: impl Fn(usize) -> &'a str,
-        starting: impl Fn(usize) -> Option<AliasList>,
+        n_tokens: usize,
+        starts: impl IntoIterator<Item = (usize, AliasList)>,
+        word: impl Fn(usize) -> AliasWord,
         out: &mut Vec<Mention>,
     ) {
         out.clear();
-        let mut i = 0;
-        while i < tokens.len() {
-            if tokens[i].kind != TokenKind::Punct {
-                if let Some(at) = starting(i) {
-                    if let Some(p) = self.lists[at.0 as usize]
-                        .iter()
-                        .find(|p| pattern_matches(p, text, tokens, &norm, i))
-                    {
-                        if p.entity != NO_ENTITY {
-                            out.push(Mention {
-                                start: i,
-                                end: i + p.tokens.len(),
-                                who: Who::Entity(p.entity),
-                            });
-                        }
-                        i += p.tokens.len();
-                        continue;
-                    }
-                }
+        // Tokens before `free` belong to the mention found last.
+        let mut free = 0;
+        for (i, at) in starts {
+            if i < free {
+                continue;
             }
-            i += 1;
+            let found = self.matcher.lists[at.0 as usize].iter().find(|p| {
+                i + p.forms.len() <= n_tokens
+                    && p.forms
+                        .iter()
+                        .enumerate()
+                        .all(|(k, &f)| word(i + k).forms[p.exact as usize] == f)
+            });
+            if let Some(p) = found {
+                if p.entity != NO_ENTITY {
+                    out.push(Mention {
+                        start: i,
+                        end: i + p.forms.len(),
+                        who: Who::Entity(p.entity),
+                    });
+                }
+                free = i + p.forms.len();
+            }
         }
     }
 }
 
-fn pattern_matches<'a>(
-    p: &Pattern,
-    text: &str,
-    tokens: &[Token],
-    norm: &impl Fn(usize) -> &'a str,
-    at: usize,
-) -> bool {
-    if at + p.tokens.len() > tokens.len() {
-        return false;
-    }
-    p.tokens.iter().enumerate().all(|(k, want)| {
-        if p.exact {
-            same(tokens[at + k].text(text), want)
-        } else {
-            same(norm(at + k), want)
+impl Matcher {
+    /// Numbers the patterns' token forms and splits each first word's list by what a word of
+    /// the text can match: an exact pattern only where the word is written as its first token.
+    fn new(lists: &[Vec<Pattern>]) -> Matcher {
+        let mut m = Matcher::default();
+        for p in lists.iter().flatten() {
+            for t in &p.tokens {
+                let next = m.forms.len() as u32 + 1;
+                m.forms.entry(t.clone()).or_insert(next);
+            }
         }
-    })
-}
-
-/// String equality that rules most pairs out on length and first byte, inline, before
-/// comparing the bytes.
-#[inline]
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+        let probes = |m: &Matcher, list: &[Pattern], keep: &dyn Fn(&Pattern) -> bool| {
+            list.iter()
+                .filter(|p| keep(p))
+                .map(|p| Probe {
+                    forms: p.tokens.iter().map(|t| m.forms[t.as_str()]).collect(),
+                    exact: p.exact,
+                    entity: p.entity,
+                })
+                .collect::<Vec<Probe>>()
+        };
+        for list in lists {
+            let inexact = probes(&m, list, &|p| !p.exact);
+            if !inexact.is_empty() {
+                let key = normalize_word(&list[0].tokens[0]).into_owned();
+                m.inexact.insert(key, AliasList(m.lists.len() as u32));
+                m.lists.push(inexact);
+            }
+            for p in list.iter().filter(|p| p.exact) {
+                let first = &p.tokens[0];
+                if m.exact.contains_key(first.as_str()) {
+                    continue;
+                }
+                let starting = probes(&m, list, &|q| !q.exact || q.tokens[0] == *first);
+                m.exact
+                    .insert(first.clone(), AliasList(m.lists.len() as u32));
+                m.lists.push(starting);
+            }
+        }
+        m
+    }
 }
 
 /// Finds literal (normalised, whole-token) occurrences of `patterns` and merges them into
@@ -461,17 +533,9 @@ mod tests {
     const SMALL: &str = "# test\nid\tkind\tname\taliases\nUSA\tstate\tUnited States\tUS|U.S.|America|American|Washington|the White House\nCUB\tstate\tCuba\tCuban|Havana\nGIN\tstate\tGuinea\tGuinean\nPNG\tstate\tPapua New Guinea\tPNG\n";
 
     fn mentions(g: &Gazetteer, text: &str) -> Vec<(String, String)> {
-        let (toks, norms) = crate::text::tokens_and_norms(text);
-        let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
-        let mut m = Vec::new();
-        g.find_mentions(
-            text,
-            &toks,
-            |i| refs[i],
-            |i| g.aliases_starting(refs[i]),
-            &mut m,
-        );
-        m.iter()
+        let toks = crate::text::tokens_and_norms(text).0;
+        mentions_with(g, text)
+            .iter()
             .map(|m| {
                 let span = &text[toks[m.start].start as usize..toks[m.end - 1].end as usize];
                 let Who::Entity(e) = m.who else {
@@ -493,6 +557,111 @@ mod tests {
             .collect();
         assert_eq!(ids, ["CUB", "USA", "USA", "PNG", "USA"]);
         assert_eq!(got[3].0, "Papua New Guinea");
+    }
+
+    /// Mention finding as the gazetteer's rules state it: at each word, the first pattern of its
+    /// normalised form's list (longest first) whose tokens equal the text's, normalised or, for
+    /// an exact pattern, as written.
+    fn mentions_by_strings(g: &Gazetteer, text: &str) -> Vec<Mention> {
+        let (toks, norms) = crate::text::tokens_and_norms(text);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            let found = (toks[i].kind != crate::text::TokenKind::Punct)
+                .then(|| g.index.get(&norms[i]))
+                .flatten()
+                .and_then(|&at| {
+                    g.lists[at].iter().find(|p| {
+                        i + p.tokens.len() <= toks.len()
+                            && p.tokens.iter().enumerate().all(|(k, want)| {
+                                let got = if p.exact {
+                                    toks[i + k].text(text)
+                                } else {
+                                    &norms[i + k]
+                                };
+                                got == want
+                            })
+                    })
+                });
+            match found {
+                Some(p) => {
+                    if p.entity != NO_ENTITY {
+                        out.push(Mention {
+                            start: i,
+                            end: i + p.tokens.len(),
+                            who: Who::Entity(p.entity),
+                        });
+                    }
+                    i += p.tokens.len();
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    /// The matcher compares numbered forms and gives each word only the patterns it can start;
+    /// on texts strung together from alias tokens in every casing, it finds what the string rules
+    /// find.
+    #[test]
+    fn numbered_matching_agrees_with_the_string_rules() {
+        let g = Gazetteer::builtin();
+        let mut words: Vec<String> = g
+            .lists
+            .iter()
+            .flatten()
+            .flat_map(|p| p.tokens.iter().cloned())
+            .collect();
+        words.sort();
+        words.dedup();
+        let extra = [
+            "the", "said", "and", "us", "Us", "is", "IS", "who", "a", "A", "of", ".",
+        ];
+        words.extend(extra.iter().map(|w| w.to_string()));
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..40 {
+                let w = &words[next(words.len())];
+                let w = match next(4) {
+                    0 => w.to_uppercase(),
+                    1 => {
+                        let mut c = w.chars();
+                        c.next()
+                            .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+                    }
+                    _ => w.clone(),
+                };
+                text.push_str(&w);
+                text.push(' ');
+            }
+            let got = mentions_with(g, &text);
+            assert_eq!(got, mentions_by_strings(g, &text), "{text}");
+            found += got.len();
+        }
+        assert!(found > 10_000, "{found}");
+    }
+
+    fn mentions_with(g: &Gazetteer, text: &str) -> Vec<Mention> {
+        let (toks, norms) = crate::text::tokens_and_norms(text);
+        let words: Vec<AliasWord> = toks
+            .iter()
+            .zip(&norms)
+            .map(|(t, n)| g.alias_word(t.text(text), n))
+            .collect();
+        let starts = toks.iter().enumerate().filter_map(|(i, t)| {
+            (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
+        });
+        let mut m = Vec::new();
+        g.find_mentions(toks.len(), starts, |i| words[i], &mut m);
+        m
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::lexicon::{CandidateSpan, Lexicon, ModifierKind, CATEGORIES};
 use super::ColumnIndex;
-use crate::actors::{find_literal_mentions, ActorRef, AliasList, Gazetteer, Mention, Who};
+use crate::actors::{find_literal_mentions, ActorRef, AliasWord, Gazetteer, Mention, Who};
 use crate::text::{self, Analysis, StemCache, Token, TokenKind};
 
 /// Number of dense lexicon features at the start of every row.
@@ -87,8 +87,9 @@ pub struct Extracted {
 struct WordInfo {
     norm: Box<str>,
     stem: Box<str>,
-    /// The gazetteer aliases starting with it (read for words flagged [`F_ACTOR_START`]).
-    aliases: Option<AliasList>,
+    /// What actor mention finding needs of it: the aliases it can start (read for words
+    /// flagged [`F_ACTOR_START`]) and its forms' numbers.
+    alias: AliasWord,
 }
 
 /// What every occurrence of a word needs, in 24 bytes: copied per token, so the passes over an
@@ -144,6 +145,7 @@ const F_BREAKER: u8 = 4;
 const F_CLAUSE_BREAK: u8 = 8;
 const F_ACTOR_START: u8 = 16;
 const F_LEXICON: u8 = 32;
+const F_ALIAS_TOKEN: u8 = 64;
 
 /// Role of a unit in the masked stream.
 const UNIT_CP: u64 = 0x0c0f_fee0_0000_0001;
@@ -220,6 +222,8 @@ pub struct Extractor {
     /// Per token of the current article, its word's [`Hot`].
     tok: Vec<Hot>,
     mentions: Vec<Mention>,
+    /// The tokens of the current article flagged [`F_ACTOR_START`].
+    alias_starts: Vec<u32>,
     negated: Vec<bool>,
     rejected: Vec<bool>,
     roles: Vec<u8>,
@@ -262,6 +266,7 @@ impl Extractor {
             words: Vec::new(),
             tok: Vec::new(),
             mentions: Vec::new(),
+            alias_starts: Vec::new(),
             negated: Vec::new(),
             rejected: Vec::new(),
             roles: Vec::new(),
@@ -340,7 +345,7 @@ impl Extractor {
                     && matches!(e.cue, Some((c, _)) if c == CAT_REJECT || c == CAT_REDUCE)
             });
         let flag = |on: bool, f: u8| if on { f } else { 0 };
-        let aliases = self.gazetteer.aliases_starting(&norm);
+        let alias = self.gazetteer.alias_word(raw, &norm);
         let unit = match kind {
             TokenKind::Word => hash_str(&stem),
             TokenKind::Punct if &*norm == "-" => hash_str("-"),
@@ -360,14 +365,14 @@ impl Extractor {
                 | flag(rejecter, F_REJECTER)
                 | flag(text::is_scope_breaker(&norm), F_BREAKER)
                 | flag(breaks_clause(kind, &norm), F_CLAUSE_BREAK)
-                | flag(aliases.is_some(), F_ACTOR_START)
+                | flag(
+                    alias.starts.is_some() && kind != TokenKind::Punct,
+                    F_ACTOR_START,
+                )
+                | flag(alias.in_alias(), F_ALIAS_TOKEN)
                 | flag(!lex.is_empty(), F_LEXICON),
         };
-        self.words.push(WordInfo {
-            norm,
-            stem,
-            aliases,
-        });
+        self.words.push(WordInfo { norm, stem, alias });
         self.table.insert(key, hot);
         hot
     }
@@ -395,10 +400,18 @@ impl Extractor {
         out.mentions = 0;
         let tokens = &out.analysis.tokens;
         self.tok.clear();
-        for t in tokens {
+        // Every token is written and those flagged kept (no branch on a flag set on 7 % of
+        // tokens, which would be mispredicted).
+        self.alias_starts.clear();
+        self.alias_starts.resize(tokens.len() + 1, 0);
+        let mut n_starts = 0;
+        for (i, t) in tokens.iter().enumerate() {
             let h = self.word(text, t);
             self.tok.push(h);
+            self.alias_starts[n_starts] = i as u32;
+            n_starts += (h.flags & F_ACTOR_START != 0) as usize;
         }
+        self.alias_starts.truncate(n_starts);
         let words = &self.words;
         let tok = &self.tok;
         let has = |i: usize, f: u8| tok[i].flags & f != 0;
@@ -406,14 +419,17 @@ impl Extractor {
 
         // Actors: gazetteer mentions, then the user's literal names.
         self.gazetteer.find_mentions(
-            text,
-            tokens,
-            norm,
+            tokens.len(),
+            self.alias_starts.iter().filter_map(|&i| {
+                let i = i as usize;
+                Some((i, words[tok[i].id as usize].alias.starts?))
+            }),
             |i| {
-                if has(i, F_ACTOR_START) {
-                    words[tok[i].id as usize].aliases
+                // Read from the word table only for a word in some alias (few, and frequent).
+                if has(i, F_ALIAS_TOKEN) {
+                    words[tok[i].id as usize].alias
                 } else {
-                    None
+                    AliasWord::default()
                 }
             },
             &mut self.mentions,
