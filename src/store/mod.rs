@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use crate::article::{Article, Evidence, Label, Score};
@@ -267,8 +268,14 @@ impl Store {
             params![model.id, model.hash, model.card_markdown, model.card_json, now()],
         )
         .map_err(sql_err)?;
+        let bands_stored = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM minhash_bands)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .map_err(sql_err)?;
         Ok(FileIngest {
             tx,
+            pending: PendingBands::new(bands_stored, WRITE_EVERY, MAX_PENDING),
             model_id: model.id.clone(),
             source: source.to_string(),
             started: now(),
@@ -454,6 +461,7 @@ impl Store {
 /// One file's ingestion in progress: a write transaction.
 pub struct FileIngest<'s> {
     tx: Transaction<'s>,
+    pending: PendingBands,
     model_id: String,
     source: String,
     /// When this file's ingestion began: the `added` time of its new articles.
@@ -512,7 +520,7 @@ impl FileIngest<'_> {
             }
             Some(_) => Added::Present { new_score: false },
             None => {
-                let cluster = assign_cluster(&self.tx, &article.id, &sig)?;
+                let cluster = assign_cluster(&self.tx, &article.id, &sig, Some(&self.pending))?;
                 self.tx
                     .prepare_cached(
                         "INSERT INTO articles (id, date, title, outlet, url, content_hash, text,
@@ -535,7 +543,7 @@ impl FileIngest<'_> {
                         ])
                     })
                     .map_err(sql_err)?;
-                save_bands(&self.tx, &article.id, &sig)?;
+                self.pending.add(&self.tx, &article.id, sig, &cluster)?;
                 self.stats.new += 1;
                 let duplicate_of = (cluster != article.id).then_some(cluster);
                 if duplicate_of.is_some() {
@@ -582,7 +590,8 @@ impl FileIngest<'_> {
     ///
     /// # Errors
     /// [`Error::Store`] when the commit fails (nothing is then stored).
-    pub fn commit(self) -> Result<IngestStats> {
+    pub fn commit(mut self) -> Result<IngestStats> {
+        self.pending.write(&self.tx)?;
         self.tx.commit().map_err(sql_err)?;
         Ok(self.stats)
     }
@@ -614,10 +623,35 @@ pub fn prepare(article: &Article, score: &Score) -> Result<Prepared> {
 /// Finds the cluster of the most similar stored article whose estimated Jaccard similarity
 /// reaches [`dedup::THRESHOLD`]; the article's own id when there is none. One query looks up
 /// all of the signature's band keys.
-pub(crate) fn assign_cluster(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> Result<String> {
+pub(crate) fn assign_cluster(
+    tx: &Transaction<'_>,
+    id: &str,
+    sig: &MinHash,
+    pending: Option<&PendingBands>,
+) -> Result<String> {
     let keys = sig.bands();
     if keys.is_empty() {
         return Ok(id.to_string());
+    }
+    let mut best: Option<(f64, String)> = None;
+    // Ties go to the smallest cluster id, whatever order the candidates come in.
+    let mut offer = |other: &MinHash, cluster: &str| {
+        let s = sig.similarity(other);
+        if s >= dedup::THRESHOLD
+            && best
+                .as_ref()
+                .is_none_or(|(b, bc)| s > *b || (s == *b && cluster < bc.as_str()))
+        {
+            best = Some((s, cluster.to_string()));
+        }
+    };
+    if let Some(p) = pending {
+        for (other, cluster) in p.candidates(&keys) {
+            offer(other, cluster);
+        }
+        if !p.query_db {
+            return Ok(best.map_or_else(|| id.to_string(), |(_, c)| c));
+        }
     }
     let sql = format!(
         "SELECT DISTINCT b.article_id, a.minhash, a.cluster FROM minhash_bands b
@@ -641,24 +675,138 @@ pub(crate) fn assign_cluster(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> R
             ))
         })
         .map_err(sql_err)?;
-    let mut best: Option<(f64, String)> = None;
     for row in rows {
         let (other, bytes, cluster) = row.map_err(sql_err)?;
         let Some(other_sig) = bytes.as_deref().and_then(MinHash::from_bytes) else {
             continue;
         };
-        let s = sig.similarity(&other_sig);
-        // Ties go to the smallest cluster id, whatever order SQLite returns the rows in.
-        let c = cluster.unwrap_or(other);
-        if s >= dedup::THRESHOLD
-            && best
-                .as_ref()
-                .is_none_or(|(b, bc)| s > *b || (s == *b && c < *bc))
-        {
-            best = Some((s, c));
-        }
+        offer(&other_sig, &cluster.unwrap_or(other));
     }
     Ok(best.map_or_else(|| id.to_string(), |(_, c)| c))
+}
+
+/// Articles whose band keys [`PendingBands`] holds in memory at most.
+const MAX_PENDING: usize = 32_768;
+/// Articles whose band keys are written to the database together, in key order.
+const WRITE_EVERY: usize = 1024;
+/// Band rows written by one statement.
+const ROWS_PER_INSERT: usize = 64;
+
+/// The band keys of the articles added in the current transaction, so later articles of the
+/// same file find them in memory as candidates instead of seeking each of their 32 keys in a
+/// large table. The keys are written to `minhash_bands` in key order, [`WRITE_EVERY`] articles
+/// at a time (and at commit). The database is asked for candidates only when it had band rows
+/// before this transaction, or once [`MAX_PENDING`] articles were dropped from memory.
+#[derive(Debug)]
+pub(crate) struct PendingBands {
+    /// Whether candidates must also be looked up in the database.
+    query_db: bool,
+    /// [`WRITE_EVERY`] and [`MAX_PENDING`] (smaller in tests).
+    write_every: usize,
+    max_held: usize,
+    /// Per article: its id, signature and cluster.
+    articles: Vec<(String, MinHash, String)>,
+    /// Articles (a prefix of `articles`) whose band keys are written.
+    written: usize,
+    /// Band key → its newest entry in `entries`.
+    heads: FxHashMap<i64, u32>,
+    /// Per article and band key: the article's index, and the next older entry with the same
+    /// key (`u32::MAX` at the end).
+    entries: Vec<(u32, u32)>,
+}
+
+impl PendingBands {
+    fn new(query_db: bool, write_every: usize, max_held: usize) -> PendingBands {
+        PendingBands {
+            query_db,
+            write_every,
+            max_held,
+            articles: Vec::new(),
+            written: 0,
+            heads: FxHashMap::default(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Holds an article's band keys, writing them (and those held before) when due.
+    fn add(&mut self, tx: &Transaction<'_>, id: &str, sig: MinHash, cluster: &str) -> Result<()> {
+        let keys = sig.bands();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let article = self.articles.len() as u32;
+        for key in keys {
+            let next = self.heads.insert(key, self.entries.len() as u32);
+            self.entries.push((article, next.unwrap_or(u32::MAX)));
+        }
+        self.articles
+            .push((id.to_string(), sig, cluster.to_string()));
+        if self.articles.len() - self.written >= self.write_every {
+            self.write(tx)?;
+        }
+        if self.articles.len() >= self.max_held {
+            // Written, so the database finds them from now on.
+            self.write(tx)?;
+            self.articles.clear();
+            self.written = 0;
+            self.heads.clear();
+            self.entries.clear();
+            self.query_db = true;
+        }
+        Ok(())
+    }
+
+    /// The held articles sharing any of `keys`, each once: signature and cluster.
+    fn candidates(&self, keys: &[i64]) -> impl Iterator<Item = (&MinHash, &str)> {
+        let mut found: Vec<u32> = Vec::new();
+        for key in keys {
+            let mut at = self.heads.get(key).copied().unwrap_or(u32::MAX);
+            while at != u32::MAX {
+                let (article, next) = self.entries[at as usize];
+                found.push(article);
+                at = next;
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|a| {
+            let (_, sig, cluster) = &self.articles[a as usize];
+            (sig, cluster.as_str())
+        })
+    }
+
+    /// Writes the band keys of the articles not yet written, in key order.
+    fn write(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        let mut rows: Vec<(i64, &str)> = self.articles[self.written..]
+            .iter()
+            .flat_map(|(id, sig, _)| sig.bands().into_iter().map(move |k| (k, id.as_str())))
+            .collect();
+        rows.sort_unstable();
+        // Many rows to a statement: one statement per row spent more in binding and stepping
+        // than in the table.
+        let insert = |n: usize| {
+            let values = vec!["(?, ?)"; n].join(", ");
+            tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES {values}"
+            ))
+            .map_err(sql_err)
+        };
+        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        let mut stmt = insert(ROWS_PER_INSERT)?;
+        for chunk in &mut chunks {
+            let args: Vec<&dyn rusqlite::ToSql> = chunk
+                .iter()
+                .flat_map(|(key, id)| [key as &dyn rusqlite::ToSql, id])
+                .collect();
+            stmt.execute(args.as_slice()).map_err(sql_err)?;
+        }
+        let mut stmt = insert(1)?;
+        for (key, id) in chunks.remainder() {
+            stmt.execute(params![key, id]).map_err(sql_err)?;
+        }
+        self.written = self.articles.len();
+        Ok(())
+    }
 }
 
 /// Records an article's band keys, so later articles find it as a candidate.
@@ -698,6 +846,100 @@ fn strip(e: Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Clusters as the rule states them: each article joins the cluster of the most similar
+    /// earlier article sharing a band key, at or above the threshold (ties to the smallest
+    /// cluster id), else starts its own. Articles held in memory, written in chunks, dropped
+    /// from memory and found in the database again, or stored by an earlier file: the store
+    /// clusters every article the same way.
+    #[test]
+    fn held_band_keys_cluster_like_the_rule() {
+        let base: Vec<String> = (0..12)
+            .map(|b| {
+                (0..40)
+                    .map(|w| format!("w{}x{}", (b * 7 + w * 13) % 97, w % 5))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let mut texts = Vec::new();
+        for i in 0..240usize {
+            let mut words: Vec<String> = base[i % 12].split(' ').map(String::from).collect();
+            for k in 0..(i / 12) % 6 {
+                let at = (i * 31 + k * 17) % words.len();
+                words[at] = format!("edit{i}_{k}");
+            }
+            texts.push((format!("a{i:03}"), words.join(" ")));
+        }
+        let mut expected: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<(MinHash, String)> = Vec::new();
+        for (id, text) in &texts {
+            let sig = MinHash::of_text(text);
+            let bands = sig.bands();
+            let mut best: Option<(f64, String)> = None;
+            for (other, cluster) in &seen {
+                let s = sig.similarity(other);
+                if other.bands().iter().any(|k| bands.contains(k))
+                    && s >= dedup::THRESHOLD
+                    && best
+                        .as_ref()
+                        .is_none_or(|(b, c)| s > *b || (s == *b && cluster < c))
+                {
+                    best = Some((s, cluster.clone()));
+                }
+            }
+            let cluster = best.map_or_else(|| id.clone(), |(_, c)| c);
+            seen.push((sig, cluster.clone()));
+            expected.push((id.clone(), cluster));
+        }
+        assert!(expected.iter().filter(|(id, c)| id != c).count() > 100);
+        let model = ModelInfo::new("m", "# m", "{}");
+        for (write_every, max_held) in [(WRITE_EVERY, MAX_PENDING), (7, 40), (1, 1)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            for half in texts.chunks(150) {
+                let mut file = store.begin(&model, "in.jsonl").unwrap();
+                file.pending.write_every = write_every;
+                file.pending.max_held = max_held;
+                for (id, text) in half {
+                    let article = Article {
+                        id: id.clone(),
+                        text: text.clone(),
+                        date: Some("2025-01-07".into()),
+                        ..Article::default()
+                    };
+                    let score = Score {
+                        id: id.clone(),
+                        counterpart: Some("Cuba".into()),
+                        actor: None,
+                        score: 0.0,
+                        p_conciliatory: 0.5,
+                        label: Label::Neutral,
+                        mentions: 1,
+                        intercept: 0.0,
+                        evidence: vec![],
+                    };
+                    file.add(&article, &score).unwrap();
+                }
+                file.commit().unwrap();
+            }
+            let mut got: Vec<(String, String)> = store
+                .conn
+                .prepare("SELECT id, cluster FROM articles ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            got.sort();
+            assert_eq!(got, expected, "write every {write_every}, hold {max_held}");
+            let rows: usize = store
+                .conn
+                .query_row("SELECT count(*) FROM minhash_bands", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, texts.len() * dedup::BANDS);
+        }
+    }
 
     const WIRE: &str = "Cuba on Tuesday rejected a United States offer of talks on migration, \
         saying new sanctions announced last month made any dialogue impossible while Washington \

@@ -153,7 +153,7 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
     };
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
-        let cluster = super::assign_cluster(tx, &id, &sig)?;
+        let cluster = super::assign_cluster(tx, &id, &sig, None)?;
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
