@@ -687,8 +687,9 @@ pub(crate) fn assign_cluster(
 
 /// Articles whose band keys [`PendingBands`] holds in memory at most.
 const MAX_PENDING: usize = 32_768;
-/// Articles whose band keys are written to the database together, in key order.
-const WRITE_EVERY: usize = 1024;
+/// Articles whose band keys are written to the database together, in key order. Measured on
+/// 177 MB: 1,024 at a time 4.23–4.33 s, 8,192 3.98–4.13 s, all at commit 4.02–4.05 s.
+const WRITE_EVERY: usize = 8192;
 /// Band rows written by one statement.
 const ROWS_PER_INSERT: usize = 64;
 
