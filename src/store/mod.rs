@@ -506,6 +506,8 @@ impl FileIngest<'_> {
         let Prepared {
             content_hash: hash,
             signature: sig,
+            signature_bytes,
+            bands,
             evidence,
         } = prepared;
         let stored: Option<String> = self
@@ -520,7 +522,8 @@ impl FileIngest<'_> {
             }
             Some(_) => Added::Present { new_score: false },
             None => {
-                let cluster = assign_cluster(&self.tx, &article.id, &sig, Some(&self.pending))?;
+                let cluster =
+                    assign_cluster(&self.tx, &article.id, &sig, &bands, Some(&self.pending))?;
                 self.tx
                     .prepare_cached(
                         "INSERT INTO articles (id, date, title, outlet, url, content_hash, text,
@@ -538,12 +541,13 @@ impl FileIngest<'_> {
                             article.text,
                             self.source,
                             self.started,
-                            sig.to_bytes(),
+                            signature_bytes,
                             cluster
                         ])
                     })
                     .map_err(sql_err)?;
-                self.pending.add(&self.tx, &article.id, sig, &cluster)?;
+                self.pending
+                    .add(&self.tx, &article.id, sig, bands, &cluster)?;
                 self.stats.new += 1;
                 let duplicate_of = (cluster != article.id).then_some(cluster);
                 if duplicate_of.is_some() {
@@ -604,6 +608,9 @@ impl FileIngest<'_> {
 pub struct Prepared {
     content_hash: String,
     signature: MinHash,
+    /// The signature as stored, and its band keys.
+    signature_bytes: Vec<u8>,
+    bands: Vec<i64>,
     evidence: String,
 }
 
@@ -612,9 +619,12 @@ pub struct Prepared {
 /// # Errors
 /// [`Error::Store`] when the evidence cannot be serialised.
 pub fn prepare(article: &Article, score: &Score) -> Result<Prepared> {
+    let signature = MinHash::of_text(&article.text);
     Ok(Prepared {
         content_hash: content_hash(article),
-        signature: MinHash::of_text(&article.text),
+        signature_bytes: signature.to_bytes(),
+        bands: signature.bands(),
+        signature,
         evidence: serde_json::to_string(&score.evidence)
             .map_err(|e| Error::Store(format!("article {}: evidence: {e}", article.id)))?,
     })
@@ -627,9 +637,9 @@ pub(crate) fn assign_cluster(
     tx: &Transaction<'_>,
     id: &str,
     sig: &MinHash,
+    keys: &[i64],
     pending: Option<&PendingBands>,
 ) -> Result<String> {
-    let keys = sig.bands();
     if keys.is_empty() {
         return Ok(id.to_string());
     }
@@ -646,7 +656,7 @@ pub(crate) fn assign_cluster(
         }
     };
     if let Some(p) = pending {
-        for (other, cluster) in p.candidates(&keys) {
+        for (other, cluster) in p.candidates(keys) {
             offer(other, cluster);
         }
         if !p.query_db {
@@ -705,8 +715,8 @@ pub(crate) struct PendingBands {
     /// [`WRITE_EVERY`] and [`MAX_PENDING`] (smaller in tests).
     write_every: usize,
     max_held: usize,
-    /// Per article: its id, signature and cluster.
-    articles: Vec<(String, MinHash, String)>,
+    /// Per article: its id, signature, band keys and cluster.
+    articles: Vec<(String, MinHash, Vec<i64>, String)>,
     /// Articles (a prefix of `articles`) whose band keys are written.
     written: usize,
     /// Band key → its newest entry in `entries`.
@@ -730,18 +740,24 @@ impl PendingBands {
     }
 
     /// Holds an article's band keys, writing them (and those held before) when due.
-    fn add(&mut self, tx: &Transaction<'_>, id: &str, sig: MinHash, cluster: &str) -> Result<()> {
-        let keys = sig.bands();
+    fn add(
+        &mut self,
+        tx: &Transaction<'_>,
+        id: &str,
+        sig: MinHash,
+        keys: Vec<i64>,
+        cluster: &str,
+    ) -> Result<()> {
         if keys.is_empty() {
             return Ok(());
         }
         let article = self.articles.len() as u32;
-        for key in keys {
+        for &key in &keys {
             let next = self.heads.insert(key, self.entries.len() as u32);
             self.entries.push((article, next.unwrap_or(u32::MAX)));
         }
         self.articles
-            .push((id.to_string(), sig, cluster.to_string()));
+            .push((id.to_string(), sig, keys, cluster.to_string()));
         if self.articles.len() - self.written >= self.write_every {
             self.write(tx)?;
         }
@@ -771,7 +787,7 @@ impl PendingBands {
         found.sort_unstable();
         found.dedup();
         found.into_iter().map(|a| {
-            let (_, sig, cluster) = &self.articles[a as usize];
+            let (_, sig, _, cluster) = &self.articles[a as usize];
             (sig, cluster.as_str())
         })
     }
@@ -780,7 +796,7 @@ impl PendingBands {
     fn write(&mut self, tx: &Transaction<'_>) -> Result<()> {
         let mut rows: Vec<(i64, &str)> = self.articles[self.written..]
             .iter()
-            .flat_map(|(id, sig, _)| sig.bands().into_iter().map(move |k| (k, id.as_str())))
+            .flat_map(|(id, _, keys, _)| keys.iter().map(move |&k| (k, id.as_str())))
             .collect();
         rows.sort_unstable();
         // Many rows to a statement: one statement per row spent more in binding and stepping
@@ -811,11 +827,11 @@ impl PendingBands {
 }
 
 /// Records an article's band keys, so later articles find it as a candidate.
-pub(crate) fn save_bands(tx: &Transaction<'_>, id: &str, sig: &MinHash) -> Result<()> {
+pub(crate) fn save_bands(tx: &Transaction<'_>, id: &str, keys: &[i64]) -> Result<()> {
     let mut stmt = tx
         .prepare_cached("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?1, ?2)")
         .map_err(sql_err)?;
-    for key in sig.bands() {
+    for key in keys {
         stmt.execute(params![key, id]).map_err(sql_err)?;
     }
     Ok(())

@@ -153,13 +153,14 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
     };
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
-        let cluster = super::assign_cluster(tx, &id, &sig, None)?;
+        let keys = sig.bands();
+        let cluster = super::assign_cluster(tx, &id, &sig, &keys, None)?;
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
         )
         .map_err(sql_err)?;
-        super::save_bands(tx, &id, &sig)?;
+        super::save_bands(tx, &id, &keys)?;
     }
     Ok(())
 }
