@@ -630,9 +630,11 @@ pub fn prepare(article: &Article, score: &Score) -> Result<Prepared> {
     })
 }
 
-/// Finds the cluster of the most similar stored article whose estimated Jaccard similarity
-/// reaches [`dedup::THRESHOLD`]; the article's own id when there is none. One query looks up
-/// all of the signature's band keys.
+/// Finds the cluster of the most similar stored article sharing one of `keys` (the
+/// signature's band keys) whose estimated Jaccard similarity reaches [`dedup::THRESHOLD`]; the
+/// article's own id when there is none. Candidates come from `pending` (the current file's
+/// articles, held in memory) and, unless it says the database holds none, from one query
+/// that looks up all the keys.
 pub(crate) fn assign_cluster(
     tx: &Transaction<'_>,
     id: &str,
