@@ -618,13 +618,7 @@ mod tests {
             "the", "said", "and", "us", "Us", "is", "IS", "who", "a", "A", "of", ".",
         ];
         words.extend(extra.iter().map(|w| w.to_string()));
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_support::indices(0x2545_f491_4f6c_dd1d);
         let mut found = 0;
         for _ in 0..3000 {
             let mut text = String::new();

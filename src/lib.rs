@@ -44,6 +44,9 @@ pub mod report;
 pub mod store;
 pub mod text;
 
+#[cfg(test)]
+mod test_support;
+
 pub use article::{Article, Evidence, Label, Score};
 pub use classifier::Classifier;
 pub use error::{Error, Result};

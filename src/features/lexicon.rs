@@ -394,13 +394,7 @@ mod tests {
         words.sort_unstable();
         words.dedup();
         words.extend(["-", "zzz", "the"]);
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_support::indices(0x2545_f491_4f6c_dd1d);
         let mut matched = 0;
         for _ in 0..20_000 {
             // Start with an entry's stems, half the time followed by noise or cut short.
