@@ -268,14 +268,10 @@ impl Store {
             params![model.id, model.hash, model.card_markdown, model.card_json, now()],
         )
         .map_err(sql_err)?;
-        let bands_stored = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM minhash_bands)", [], |r| {
-                r.get::<_, bool>(0)
-            })
-            .map_err(sql_err)?;
+        let pending = PendingBands::new(&tx)?;
         Ok(FileIngest {
             tx,
-            pending: PendingBands::new(bands_stored, WRITE_EVERY, MAX_PENDING),
+            pending,
             model_id: model.id.clone(),
             source: source.to_string(),
             started: now(),
@@ -522,8 +518,7 @@ impl FileIngest<'_> {
             }
             Some(_) => Added::Present { new_score: false },
             None => {
-                let cluster =
-                    assign_cluster(&self.tx, &article.id, &sig, &bands, Some(&self.pending))?;
+                let cluster = assign_cluster(&self.tx, &article.id, &sig, &bands, &self.pending)?;
                 self.tx
                     .prepare_cached(
                         "INSERT INTO articles (id, date, title, outlet, url, content_hash, text,
@@ -640,7 +635,7 @@ pub(crate) fn assign_cluster(
     id: &str,
     sig: &MinHash,
     keys: &[i64],
-    pending: Option<&PendingBands>,
+    pending: &PendingBands,
 ) -> Result<String> {
     if keys.is_empty() {
         return Ok(id.to_string());
@@ -657,13 +652,11 @@ pub(crate) fn assign_cluster(
             best = Some((s, cluster.to_string()));
         }
     };
-    if let Some(p) = pending {
-        for (other, cluster) in p.candidates(keys) {
-            offer(other, cluster);
-        }
-        if !p.query_db {
-            return Ok(best.map_or_else(|| id.to_string(), |(_, c)| c));
-        }
+    for (other, cluster) in pending.candidates(keys) {
+        offer(other, cluster);
+    }
+    if !pending.query_db {
+        return Ok(best.map_or_else(|| id.to_string(), |(_, c)| c));
     }
     let sql = format!(
         "SELECT DISTINCT b.article_id, a.minhash, a.cluster FROM minhash_bands b
@@ -729,20 +722,26 @@ pub(crate) struct PendingBands {
 }
 
 impl PendingBands {
-    fn new(query_db: bool, write_every: usize, max_held: usize) -> PendingBands {
-        PendingBands {
+    /// Holds nothing yet; asks the database for candidates if it has band rows.
+    pub(crate) fn new(tx: &Transaction<'_>) -> Result<PendingBands> {
+        let query_db = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM minhash_bands)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .map_err(sql_err)?;
+        Ok(PendingBands {
             query_db,
-            write_every,
-            max_held,
+            write_every: WRITE_EVERY,
+            max_held: MAX_PENDING,
             articles: Vec::new(),
             written: 0,
             heads: FxHashMap::default(),
             entries: Vec::new(),
-        }
+        })
     }
 
     /// Holds an article's band keys, writing them (and those held before) when due.
-    fn add(
+    pub(crate) fn add(
         &mut self,
         tx: &Transaction<'_>,
         id: &str,
@@ -795,7 +794,7 @@ impl PendingBands {
     }
 
     /// Writes the band keys of the articles not yet written, in key order.
-    fn write(&mut self, tx: &Transaction<'_>) -> Result<()> {
+    pub(crate) fn write(&mut self, tx: &Transaction<'_>) -> Result<()> {
         let mut rows: Vec<(i64, &str)> = self.articles[self.written..]
             .iter()
             .flat_map(|(id, _, keys, _)| keys.iter().map(move |&k| (k, id.as_str())))
@@ -826,17 +825,6 @@ impl PendingBands {
         self.written = self.articles.len();
         Ok(())
     }
-}
-
-/// Records an article's band keys, so later articles find it as a candidate.
-pub(crate) fn save_bands(tx: &Transaction<'_>, id: &str, keys: &[i64]) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?1, ?2)")
-        .map_err(sql_err)?;
-    for key in keys {
-        stmt.execute(params![key, id]).map_err(sql_err)?;
-    }
-    Ok(())
 }
 
 fn content_hash(a: &Article) -> String {

@@ -151,16 +151,17 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
             .map_err(sql_err)?;
         it.collect::<rusqlite::Result<_>>().map_err(sql_err)?
     };
+    let mut held = super::PendingBands::new(tx)?;
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
         let keys = sig.bands();
-        let cluster = super::assign_cluster(tx, &id, &sig, &keys, None)?;
+        let cluster = super::assign_cluster(tx, &id, &sig, &keys, &held)?;
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
         )
         .map_err(sql_err)?;
-        super::save_bands(tx, &id, &keys)?;
+        held.add(tx, &id, sig, keys, &cluster)?;
     }
-    Ok(())
+    held.write(tx)
 }
