@@ -403,7 +403,7 @@ impl Extractor {
         // Every token is written and those flagged kept, with no branch on a flag set on 7 % of
         // tokens: median user CPU on 177 MB 4.21 s against 4.29 s with the branch.
         self.alias_starts.clear();
-        self.alias_starts.resize(tokens.len() + 1, 0);
+        self.alias_starts.resize(tokens.len(), 0);
         let mut n_starts = 0;
         for (i, t) in tokens.iter().enumerate() {
             let h = self.word(text, t);
