@@ -327,8 +327,10 @@ fn read_line_limited(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<
     }
 }
 
+/// The first line break in `b`: `memchr` scans many bytes per instruction, where a
+/// byte-at-a-time search cost the reader thread about 2 % of all the CPU of scoring.
 fn memchr_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+    memchr::memchr(b'\n', b)
 }
 
 #[derive(Deserialize)]
