@@ -39,6 +39,7 @@ pub mod article;
 pub mod classifier;
 pub mod error;
 pub mod features;
+pub mod large_pages;
 pub mod model;
 pub mod report;
 pub mod store;

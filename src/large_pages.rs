@@ -1,0 +1,193 @@
+//! A global allocator that backs large blocks with 2 MiB pages where the kernel allows it.
+//!
+//! Scoring looks up the word table, the bigram columns and the model's column table at nearly
+//! every token. Each is a few MiB, read at random: with 4 KiB pages nearly every lookup also
+//! misses the processor's address-translation cache. Backed by 2 MiB pages they span a few
+//! pages instead of hundreds: scoring the run.sh corpus took 2–5 % less user CPU in
+//! alternating runs (see BENCHMARKS.md), for about 14 MB more peak memory. Linux grants such pages to a region marked `MADV_HUGEPAGE` when
+//! `/sys/kernel/mm/transparent_hugepage/enabled` is `always` or `madvise`; elsewhere, or when
+//! it is `never`, the blocks are ordinary pages and nothing else changes.
+//!
+//! Blocks of [`LARGE`] bytes or more are mapped directly, aligned to 2 MiB and rounded up to
+//! whole 2 MiB pages (at most 2 MiB of slack per block, and few blocks are that large); smaller
+//! ones go to the system allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// Blocks this large or larger are mapped on 2 MiB boundaries and marked for large pages.
+pub const LARGE: usize = 1 << 20;
+/// The large page size.
+const PAGE: usize = 2 << 20;
+
+/// See the module documentation. Install it in a binary with
+/// `#[global_allocator] static ALLOC: stance::large_pages::LargePages = LargePages;`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LargePages;
+
+/// Whether a block of this layout is mapped by [`LargePages`] rather than by [`System`]. Both
+/// allocation and release decide by the layout alone, so they always agree.
+#[inline]
+fn mapped(layout: Layout) -> bool {
+    cfg!(target_os = "linux") && layout.size() >= LARGE && layout.align() <= PAGE
+}
+
+#[cfg(target_os = "linux")]
+fn mapped_len(size: usize) -> usize {
+    size.div_ceil(PAGE) * PAGE
+}
+
+// SAFETY: blocks are either the system allocator's (passed through unchanged) or fresh private
+// anonymous mappings of at least the requested size, aligned to 2 MiB (so to any alignment
+// `mapped` accepts), released by `munmap` of exactly the length mapped: `mapped` gives the same
+// answer at release as at allocation because it reads only the layout, which the caller must
+// pass unchanged.
+unsafe impl GlobalAlloc for LargePages {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if mapped(layout) {
+            map_large(layout.size())
+        } else {
+            System.alloc(layout)
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if mapped(layout) {
+            // Fresh anonymous mappings read as zeros.
+            map_large(layout.size())
+        } else {
+            System.alloc_zeroed(layout)
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if mapped(layout) {
+            unmap_large(ptr, layout.size());
+        } else {
+            System.dealloc(ptr, layout);
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY (of the layout): the caller guarantees `new_size`, rounded up to the
+        // alignment, does not overflow `isize`.
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        if !mapped(layout) && !mapped(new_layout) {
+            return System.realloc(ptr, layout, new_size);
+        }
+        #[cfg(target_os = "linux")]
+        if mapped(layout) && mapped(new_layout) && mapped_len(layout.size()) == mapped_len(new_size)
+        {
+            // Same pages: the block already has room.
+            return ptr;
+        }
+        let new = self.alloc(new_layout);
+        if !new.is_null() {
+            std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+            self.dealloc(ptr, layout);
+        }
+        new
+    }
+}
+
+/// Maps `size` bytes rounded up to whole large pages, aligned to a large page, and marks them
+/// for large pages. Null on failure, as `GlobalAlloc::alloc` requires.
+#[cfg(target_os = "linux")]
+unsafe fn map_large(size: usize) -> *mut u8 {
+    let len = mapped_len(size);
+    // One page more than needed, so that an aligned run of `len` bytes lies inside; the rest
+    // is unmapped again.
+    let raw = libc::mmap(
+        std::ptr::null_mut(),
+        len + PAGE,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+        -1,
+        0,
+    );
+    if raw == libc::MAP_FAILED {
+        return std::ptr::null_mut();
+    }
+    let start = raw as usize;
+    let aligned = start.div_ceil(PAGE) * PAGE;
+    let lead = aligned - start;
+    if lead > 0 {
+        libc::munmap(raw, lead);
+    }
+    let tail = PAGE - lead;
+    if tail > 0 {
+        libc::munmap((aligned + len) as *mut libc::c_void, tail);
+    }
+    // Advice only: where large pages are off or unavailable the block is ordinary memory.
+    libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+    aligned as *mut u8
+}
+
+#[cfg(target_os = "linux")]
+unsafe fn unmap_large(ptr: *mut u8, size: usize) {
+    libc::munmap(ptr as *mut libc::c_void, mapped_len(size));
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn map_large(_: usize) -> *mut u8 {
+    unreachable!("only Linux maps large blocks")
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn unmap_large(_: *mut u8, _: usize) {
+    unreachable!("only Linux maps large blocks")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a pattern into the first `n` bytes of a block.
+    unsafe fn fill(p: *mut u8, n: usize) {
+        for i in 0..n {
+            *p.add(i) = (i % 251) as u8;
+        }
+    }
+
+    /// Whether the first `n` bytes of a block hold the pattern.
+    unsafe fn holds(p: *const u8, n: usize) -> bool {
+        (0..n).all(|i| *p.add(i) == (i % 251) as u8)
+    }
+
+    /// Blocks on both sides of the threshold hold what is written, come zeroed when asked,
+    /// are aligned as asked, and keep their contents when grown or shrunk across it.
+    #[test]
+    fn blocks_across_the_threshold_keep_their_contents() {
+        let a = LargePages;
+        for &(size, align) in &[
+            (64usize, 8usize),
+            (LARGE - 8, 8),
+            (LARGE, 8),
+            (3 * PAGE + 5, 64),
+            (LARGE, 4096),
+        ] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: the layouts are non-zero and valid; every block is used within its size
+            // and released once, with the layout it has.
+            unsafe {
+                let z = a.alloc_zeroed(layout);
+                assert!(!z.is_null() && z as usize % align == 0);
+                assert!(std::slice::from_raw_parts(z, size).iter().all(|&b| b == 0));
+                a.dealloc(z, layout);
+
+                for new_size in [size * 2 + 1, size / 2 + 1, size + 1] {
+                    let p = a.alloc(layout);
+                    assert!(!p.is_null() && p as usize % align == 0);
+                    fill(p, size);
+                    let q = a.realloc(p, layout, new_size);
+                    assert!(!q.is_null() && q as usize % align == 0);
+                    assert!(holds(q, size.min(new_size)), "{size} -> {new_size}");
+                    fill(q, new_size);
+                    let back =
+                        a.realloc(q, Layout::from_size_align(new_size, align).unwrap(), size);
+                    assert!(holds(back, size.min(new_size)), "{new_size} -> {size}");
+                    a.dealloc(back, layout);
+                }
+            }
+        }
+    }
+}
