@@ -4,7 +4,9 @@
 //! every token. Each is a few MiB, read at random: with 4 KiB pages nearly every lookup also
 //! misses the processor's address-translation cache. Backed by 2 MiB pages they span a few
 //! pages instead of hundreds: scoring the run.sh corpus took 2–5 % less user CPU in
-//! alternating runs (see BENCHMARKS.md), for about 14 MB more peak memory. Linux grants such pages to a region marked `MADV_HUGEPAGE` when
+//! alternating runs (see BENCHMARKS.md), for about 14 MB more peak memory.
+//!
+//! Linux grants such pages to a region marked `MADV_HUGEPAGE` when
 //! `/sys/kernel/mm/transparent_hugepage/enabled` is `always` or `madvise`; elsewhere, or when
 //! it is `never`, the blocks are ordinary pages and nothing else changes.
 //!
