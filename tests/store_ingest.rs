@@ -317,3 +317,65 @@ proptest! {
         prop_assert_eq!(&out[0].id, &id);
     }
 }
+
+/// The journal mode of the store at `path`, read through a connection of its own.
+fn journal_mode(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_stores_first_file_skips_the_log_and_leaves_it_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(dir.path());
+    let rows: Vec<_> = (0..30)
+        .map(|n| {
+            let id = format!("a{n}");
+            (article(&id, "2025-03-01", &text(n)), score(&id, 0.3))
+        })
+        .collect();
+
+    // Alone with a new store: its first file goes through a rollback journal, and a file
+    // dropped without committing leaves nothing, and the log back on reopening.
+    {
+        let mut store = Store::open(&path).unwrap();
+        let mut file = store.begin(&model("m1"), "first.jsonl").unwrap();
+        assert_eq!(file.journal_mode().unwrap(), "truncate");
+        file.add(&rows[0].0, &rows[0].1).unwrap();
+        drop(file);
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.counts().unwrap().articles, 0);
+    assert_eq!(journal_mode(&path), "wal");
+
+    // Committed, the first file leaves the store in the log's mode; the next file, with
+    // articles stored, goes through the log.
+    let mut file = store.begin(&model("m1"), "first.jsonl").unwrap();
+    assert_eq!(file.journal_mode().unwrap(), "truncate");
+    for (a, s) in &rows[..20] {
+        file.add(a, s).unwrap();
+    }
+    file.commit().unwrap();
+    assert_eq!(journal_mode(&path), "wal");
+    let mut file = store.begin(&model("m1"), "second.jsonl").unwrap();
+    assert_eq!(file.journal_mode().unwrap(), "wal");
+    for (a, s) in &rows[20..] {
+        file.add(a, s).unwrap();
+    }
+    file.commit().unwrap();
+    assert_eq!(store.counts().unwrap().articles, 30);
+
+    // A new store that a reader has open keeps the log, so the reader reads while it is
+    // written.
+    let other = db(&dir.path().join("other"));
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let mut writer = Store::open(&other).unwrap();
+    let reader = Store::open(&other).unwrap();
+    let mut file = writer.begin(&model("m1"), "first.jsonl").unwrap();
+    assert_eq!(file.journal_mode().unwrap(), "wal");
+    file.add(&rows[0].0, &rows[0].1).unwrap();
+    assert_eq!(reader.counts().unwrap().articles, 0);
+    file.commit().unwrap();
+    assert_eq!(reader.counts().unwrap().articles, 1);
+}
