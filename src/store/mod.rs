@@ -265,7 +265,8 @@ impl Store {
         let conn = &self.conn;
         let restore_wal = rollback_journal_if_alone(conn)?;
         // `new_unchecked` borrows the connection shared, so the handle can also keep it to
-        // restore the log after committing; this is the only transaction ever opened on it.
+        // restore the log after committing. No other transaction can be open on it: this
+        // handle holds the store's `&mut` borrow until it is committed or dropped.
         let tx =
             Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(sql_err)?;
         tx.execute(
@@ -629,8 +630,8 @@ impl FileIngest<'_> {
 /// transaction grows, then into the database when it commits (on the run.sh corpus, 326 MB
 /// each way and 0.65 s of single-threaded commit). Through a rollback journal a new page is
 /// written once, and the journal holds only the few pages that existed before: ingest of that
-/// corpus into a new store took 3.4–3.5 s instead of 4.1 s. A crash still leaves the store as
-/// it was (the journal rolls the file back). The price: while that first file is ingested,
+/// corpus into a new store took 3.4–3.5 s instead of 4.1 s. A failed or killed ingest still
+/// leaves the store as it was (the journal rolls the file back when it is next opened). The price: while that first file is ingested,
 /// other commands opening the store wait for it (up to [`BUSY_TIMEOUT`]), where through the log
 /// they would have read the empty store. Once a store holds articles, or when another
 /// connection is open, nothing changes: readers never block the writer.
