@@ -15,7 +15,7 @@
 //! ones go to the system allocator. Growing or shrinking any block allocates a new one and
 //! copies (`GlobalAlloc`'s own `realloc`): passing small blocks to glibc's `realloc` instead
 //! was measured 2.5–3 % slower in user CPU on the run.sh corpus (4.06–4.08 against 3.94–3.96 s
-//! in two series of alternating runs), most of it in the JSONL reader's growing buffers.
+//! in two series of alternating runs; where the difference lies inside glibc is not measured).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
