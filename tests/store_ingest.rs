@@ -379,3 +379,29 @@ fn a_new_stores_first_file_skips_the_log_and_leaves_it_in_place() {
     file.commit().unwrap();
     assert_eq!(reader.counts().unwrap().articles, 1);
 }
+
+#[test]
+fn opening_a_store_during_its_first_file_waits_for_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(dir.path());
+    let (began, wait_began) = std::sync::mpsc::channel();
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let mut store = Store::open(&path).unwrap();
+            let mut file = store.begin(&model("m1"), "first.jsonl").unwrap();
+            assert_eq!(file.journal_mode().unwrap(), "truncate");
+            file.add(&article("a1", "2025-03-01", &text(1)), &score("a1", 0.3))
+                .unwrap();
+            began.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            file.commit().unwrap();
+        })
+    };
+    wait_began.recv().unwrap();
+    // Opened while the first file is written: it waits for the commit, then reads it.
+    let reader = Store::open(&path).unwrap();
+    assert_eq!(reader.counts().unwrap().articles, 1);
+    writer.join().unwrap();
+    assert_eq!(journal_mode(&path), "wal");
+}

@@ -229,14 +229,39 @@ impl Store {
         // 310 → 326 MB (16 KiB: no faster, 357 MB).
         conn.pragma_update(None, "page_size", 8 * 1024)
             .map_err(sql_err)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Store(format!(
-                "{}: cannot use write-ahead logging (journal mode {mode})",
-                path.display()
-            )));
+        // A store whose first file is being ingested by another connection is in the
+        // rollback-journal mode until that file commits (see `rollback_journal_if_alone`), and
+        // SQLite answers that mode without switching: wait for the log, as for a lock.
+        let waited = std::time::Instant::now();
+        // Leaving that mode needs a lock the writer holds, which SQLite may report as busy at
+        // once instead of waiting: both mean the same.
+        loop {
+            let mode = match set_journal_mode(&conn, "WAL") {
+                Ok(mode) => mode,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+                {
+                    FIRST_FILE_JOURNAL.to_string()
+                }
+                Err(e) => return Err(Error::Store(format!("{}: {e}", path.display()))),
+            };
+            if mode.eq_ignore_ascii_case("wal") {
+                break;
+            }
+            if !mode.eq_ignore_ascii_case(FIRST_FILE_JOURNAL) {
+                return Err(Error::Store(format!(
+                    "{}: cannot use write-ahead logging (journal mode {mode})",
+                    path.display()
+                )));
+            }
+            if waited.elapsed() > BUSY_TIMEOUT {
+                return Err(Error::Store(format!(
+                    "{}: still busy with its first ingest after {} s; try again when it is done",
+                    path.display(),
+                    BUSY_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err)?;
@@ -646,10 +671,13 @@ fn rollback_journal_if_alone(conn: &Connection) -> Result<bool> {
     }
     // Leaving the log needs the only connection: ask without waiting for others to close.
     conn.busy_timeout(Duration::ZERO).map_err(sql_err)?;
-    let mode = set_journal_mode(conn, "TRUNCATE");
+    let mode = set_journal_mode(conn, FIRST_FILE_JOURNAL);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
-    Ok(matches!(mode, Ok(m) if m.eq_ignore_ascii_case("truncate")))
+    Ok(matches!(mode, Ok(m) if m.eq_ignore_ascii_case(FIRST_FILE_JOURNAL)))
 }
+
+/// The journal mode of a store while its first file is ingested, alone.
+const FIRST_FILE_JOURNAL: &str = "truncate";
 
 /// Sets the journal mode; SQLite answers with the mode in force afterwards.
 fn set_journal_mode(conn: &Connection, mode: &str) -> rusqlite::Result<String> {
