@@ -230,11 +230,10 @@ impl Store {
         conn.pragma_update(None, "page_size", 8 * 1024)
             .map_err(sql_err)?;
         // A store whose first file is being ingested by another connection is in the
-        // rollback-journal mode until that file commits (see `rollback_journal_if_alone`), and
-        // SQLite answers that mode without switching: wait for the log, as for a lock.
+        // rollback-journal mode until that file commits (see `rollback_journal_if_alone`).
+        // Asked for the log meanwhile, SQLite answers that mode, or busy at once (leaving the
+        // mode needs a lock the writer holds): both mean wait, as for a lock.
         let waited = std::time::Instant::now();
-        // Leaving that mode needs a lock the writer holds, which SQLite may report as busy at
-        // once instead of waiting: both mean the same.
         loop {
             let mode = match set_journal_mode(&conn, "WAL") {
                 Ok(mode) => mode,
@@ -655,11 +654,12 @@ impl FileIngest<'_> {
 /// transaction grows, then into the database when it commits (on the run.sh corpus, 326 MB
 /// each way and 0.65 s of single-threaded commit). Through a rollback journal a new page is
 /// written once, and the journal holds only the few pages that existed before: ingest of that
-/// corpus into a new store took 3.4–3.5 s instead of 4.1 s. A failed or killed ingest still
-/// leaves the store as it was (the journal rolls the file back when it is next opened). The price: while that first file is ingested,
-/// other commands opening the store wait for it (up to [`BUSY_TIMEOUT`]), where through the log
-/// they would have read the empty store. Once a store holds articles, or when another
-/// connection is open, nothing changes: readers never block the writer.
+/// corpus into a new store took 3.3–3.6 s instead of 3.9–4.1 s. A failed or killed ingest
+/// still leaves the store as it was (the journal rolls the file back when the store is next
+/// opened). The price: while that first file is ingested, other commands opening the store
+/// wait for it (`Store::open`, up to [`BUSY_TIMEOUT`]), where through the log they would have
+/// read the empty store. Once a store holds articles, or when another connection is open,
+/// nothing changes: readers never block the writer.
 fn rollback_journal_if_alone(conn: &Connection) -> Result<bool> {
     let empty: bool = conn
         .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
