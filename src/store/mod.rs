@@ -298,7 +298,7 @@ impl Store {
             params![model.id, model.hash, model.card_markdown, model.card_json, now()],
         )
         .map_err(sql_err)?;
-        let pending = PendingBands::new(&tx)?;
+        let pending = PendingBands::new();
         Ok(FileIngest {
             conn,
             tx,
@@ -554,7 +554,8 @@ impl FileIngest<'_> {
             }
             Some(_) => Added::Present { new_score: false },
             None => {
-                let cluster = assign_cluster(&self.tx, &article.id, &sig, &bands, &self.pending)?;
+                let cluster =
+                    assign_cluster(&self.tx, &article.id, &sig, &bands, &mut self.pending)?;
                 self.tx
                     .prepare_cached(
                         "INSERT INTO articles (id, date, title, outlet, url, content_hash, text,
@@ -716,14 +717,14 @@ pub fn prepare(article: &Article, score: &Score) -> Result<Prepared> {
 /// Finds the cluster of the most similar stored article sharing one of `keys` (the
 /// signature's band keys) whose estimated Jaccard similarity reaches [`dedup::THRESHOLD`]; the
 /// article's own id when there is none. Candidates come from `pending` (the current file's
-/// articles, held in memory) and, unless it says the database holds none, from one query
-/// that looks up all the keys.
+/// articles, held in memory) and, unless it knows the database holds none of the keys, from
+/// one query that looks up all of them.
 pub(crate) fn assign_cluster(
     tx: &Transaction<'_>,
     id: &str,
     sig: &MinHash,
     keys: &[i64],
-    pending: &PendingBands,
+    pending: &mut PendingBands,
 ) -> Result<String> {
     if keys.is_empty() {
         return Ok(id.to_string());
@@ -745,7 +746,7 @@ pub(crate) fn assign_cluster(
     for (other, cluster) in pending.candidates(keys) {
         offer(other, cluster);
     }
-    if !pending.query_db {
+    if !pending.db_may_hold(tx, keys)? {
         return Ok(best.map_or_else(|| id.to_string(), |(_, c)| c));
     }
     let sql = format!(
@@ -790,18 +791,24 @@ const WRITE_EVERY: usize = 8192;
 /// Band rows written by one statement.
 const ROWS_PER_INSERT: usize = 64;
 
+/// Band keys the database may hold, kept in memory ([`DbKeys`]) up to this many: 32 MiB.
+const MAX_DB_KEYS: usize = 1 << 22;
+
 /// The band keys of the articles added in the current transaction, so later articles of the
 /// same file find them in memory as candidates instead of seeking each of their 32 keys in a
 /// large table. The keys are written to `minhash_bands` in key order, [`WRITE_EVERY`] articles
-/// at a time (and at commit). The database is asked for candidates only when it had band rows
-/// before this transaction, or once [`MAX_PENDING`] articles were dropped from memory.
+/// at a time (and at commit). The database is asked for candidates only for an article with a
+/// key it holds from before this transaction or from articles dropped from memory (after
+/// [`MAX_PENDING`]); which keys those are is read once, when the first article needs it, unless
+/// there are more than [`MAX_DB_KEYS`] (then the database is asked for every article).
 #[derive(Debug)]
 pub(crate) struct PendingBands {
-    /// Whether candidates must also be looked up in the database.
-    query_db: bool,
-    /// [`WRITE_EVERY`] and [`MAX_PENDING`] (smaller in tests).
+    /// What is known of the keys in the database that no held article has.
+    db: DbKeys,
+    /// [`WRITE_EVERY`], [`MAX_PENDING`] and [`MAX_DB_KEYS`] (smaller in tests).
     write_every: usize,
     max_held: usize,
+    max_db_keys: usize,
     /// Per article: its id, signature, band keys and cluster.
     articles: Vec<(String, MinHash, Vec<i64>, String)>,
     /// Articles (a prefix of `articles`) whose band keys are written.
@@ -814,21 +821,29 @@ pub(crate) struct PendingBands {
 }
 
 impl PendingBands {
-    /// Holds nothing yet; asks the database for candidates if it has band rows.
-    pub(crate) fn new(tx: &Transaction<'_>) -> Result<PendingBands> {
-        let query_db = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM minhash_bands)", [], |r| {
-                r.get::<_, bool>(0)
-            })
-            .map_err(sql_err)?;
-        Ok(PendingBands {
-            query_db,
+    /// Holds nothing yet.
+    pub(crate) fn new() -> PendingBands {
+        PendingBands {
+            db: DbKeys::Unread,
             write_every: WRITE_EVERY,
             max_held: MAX_PENDING,
+            max_db_keys: MAX_DB_KEYS,
             articles: Vec::new(),
             written: 0,
             heads: FxHashMap::default(),
             entries: Vec::new(),
+        }
+    }
+
+    /// Whether the database may hold an article other than the held ones with one of `keys`
+    /// (reading its keys the first time it is asked).
+    fn db_may_hold(&mut self, tx: &Transaction<'_>, keys: &[i64]) -> Result<bool> {
+        if let DbKeys::Unread = self.db {
+            self.db = DbKeys::read(tx, self.max_db_keys)?;
+        }
+        Ok(match &self.db {
+            DbKeys::Known(set) => keys.iter().any(|&k| set.contains(k)),
+            _ => true,
         })
     }
 
@@ -857,11 +872,16 @@ impl PendingBands {
         if self.articles.len() >= self.max_held {
             // Written, so the database finds them from now on.
             self.write(tx)?;
+            let dropped: Vec<i64> = self.articles.iter().flat_map(|a| a.2.clone()).collect();
             self.articles.clear();
             self.written = 0;
             self.heads.clear();
             self.entries.clear();
-            self.query_db = true;
+            if let DbKeys::Known(set) = &mut self.db {
+                if !set.add(dropped, self.max_db_keys) {
+                    self.db = DbKeys::TooMany;
+                }
+            }
         }
         Ok(())
     }
@@ -917,6 +937,111 @@ impl PendingBands {
         self.written = self.articles.len();
         Ok(())
     }
+}
+
+/// What a [`PendingBands`] knows of the band keys in the database.
+#[derive(Debug)]
+enum DbKeys {
+    /// Not read yet.
+    Unread,
+    /// All of them.
+    Known(KeySet),
+    /// More than it keeps: every article's keys are looked up in the database.
+    TooMany,
+}
+
+impl DbKeys {
+    /// Reads the database's band keys, unless there are more than `max`.
+    fn read(tx: &Transaction<'_>, max: usize) -> Result<DbKeys> {
+        // Articles are never deleted, so the largest rowid bounds their number: a store with
+        // too many is not read at all.
+        let articles: i64 = tx
+            .query_row("SELECT coalesce(max(rowid), 0) FROM articles", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql_err)?;
+        if articles as u64 > (max / dedup::BANDS) as u64 {
+            return Ok(DbKeys::TooMany);
+        }
+        let mut stmt = tx
+            .prepare("SELECT key FROM minhash_bands")
+            .map_err(sql_err)?;
+        let mut rows = stmt.query([]).map_err(sql_err)?;
+        let mut keys = Vec::new();
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            if keys.len() == max {
+                return Ok(DbKeys::TooMany);
+            }
+            keys.push(row.get::<_, i64>(0).map_err(sql_err)?);
+        }
+        let mut set = KeySet::default();
+        set.add(keys, max);
+        Ok(DbKeys::Known(set))
+    }
+}
+
+/// A set of band keys, sorted, with a directory by their top bits: a lookup reads one
+/// directory entry and the one or two cache lines of keys it points to. Eight bytes a key,
+/// less than half a hash set's.
+#[derive(Debug, Default)]
+struct KeySet {
+    /// The keys as unsigned, sorted, each once.
+    keys: Vec<u64>,
+    /// `keys[dir[b]..dir[b + 1]]` are those whose top `bits` bits are `b`.
+    dir: Vec<u32>,
+    bits: u32,
+}
+
+impl KeySet {
+    /// Adds `new` keys; false (adding nothing) if the set would then exceed `max`.
+    fn add(&mut self, new: impl IntoIterator<Item = i64>, max: usize) -> bool {
+        let mut new: Vec<u64> = new.into_iter().map(|k| k as u64).collect();
+        new.sort_unstable();
+        let mut merged = Vec::with_capacity(self.keys.len() + new.len());
+        let (mut a, mut b) = (self.keys.iter().peekable(), new.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                (_, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            let &k = next.expect("peeked");
+            if merged.last() != Some(&k) {
+                merged.push(k);
+            }
+        }
+        if merged.len() > max {
+            return false;
+        }
+        self.keys = merged;
+        // About four keys a directory entry.
+        self.bits = (self.keys.len() / 4).max(1).ilog2();
+        self.dir.clear();
+        self.dir.resize((1 << self.bits) + 1, 0);
+        for &k in &self.keys {
+            self.dir[bucket(k, self.bits) + 1] += 1;
+        }
+        for b in 1..self.dir.len() {
+            self.dir[b] += self.dir[b - 1];
+        }
+        true
+    }
+
+    fn contains(&self, key: i64) -> bool {
+        let key = key as u64;
+        if self.keys.is_empty() {
+            return false;
+        }
+        let b = bucket(key, self.bits);
+        self.keys[self.dir[b] as usize..self.dir[b + 1] as usize].contains(&key)
+    }
+}
+
+/// The directory entry of `key`: its top `bits` bits.
+#[inline]
+fn bucket(key: u64, bits: u32) -> usize {
+    key.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
 fn content_hash(a: &Article) -> String {
@@ -993,13 +1118,23 @@ mod tests {
         }
         assert!(expected.iter().filter(|(id, c)| id != c).count() > 100);
         let model = ModelInfo::new("m", "# m", "{}");
-        for (write_every, max_held) in [(WRITE_EVERY, MAX_PENDING), (7, 40), (1, 1)] {
+        // Limits: articles written together, held, and database keys kept in memory (with 150
+        // articles to a file, 5,000 keys are read for the second file and exceeded once more
+        // articles are dropped from memory; none are kept with 0).
+        for (write_every, max_held, max_db_keys) in [
+            (WRITE_EVERY, MAX_PENDING, MAX_DB_KEYS),
+            (7, 40, MAX_DB_KEYS),
+            (1, 1, MAX_DB_KEYS),
+            (7, 40, 5_000),
+            (7, 40, 0),
+        ] {
             let dir = tempfile::tempdir().unwrap();
             let mut store = Store::open(&dir.path().join("s.db")).unwrap();
             for half in texts.chunks(150) {
                 let mut file = store.begin(&model, "in.jsonl").unwrap();
                 file.pending.write_every = write_every;
                 file.pending.max_held = max_held;
+                file.pending.max_db_keys = max_db_keys;
                 for (id, text) in half {
                     let article = Article {
                         id: id.clone(),
@@ -1031,13 +1166,53 @@ mod tests {
                 .collect::<rusqlite::Result<_>>()
                 .unwrap();
             got.sort();
-            assert_eq!(got, expected, "write every {write_every}, hold {max_held}");
+            assert_eq!(
+                got, expected,
+                "write every {write_every}, hold {max_held}, keep {max_db_keys} keys"
+            );
             let rows: usize = store
                 .conn
                 .query_row("SELECT count(*) FROM minhash_bands", [], |r| r.get(0))
                 .unwrap();
             assert_eq!(rows, texts.len() * dedup::BANDS);
         }
+    }
+
+    /// The key set answers as a hash set does, for keys at both ends of the range, keys
+    /// sharing a directory entry, and sets grown in steps; and refuses to grow past its limit.
+    #[test]
+    fn key_set_contains_what_was_added() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            state as i64
+        };
+        let mut set = KeySet::default();
+        let mut all = rustc_hash::FxHashSet::default();
+        assert!(!set.contains(0));
+        for step in [0usize, 1, 3, 50, 1000, 20_000] {
+            let mut keys: Vec<i64> = (0..step).map(|_| next()).collect();
+            keys.extend([i64::MIN, -1, 0, 1, i64::MAX]);
+            // Neighbours of a key share its directory entry.
+            keys.extend(keys.clone().iter().take(20).map(|k| k.wrapping_add(1)));
+            assert!(set.add(keys.iter().copied(), usize::MAX));
+            all.extend(keys);
+            assert_eq!(set.keys.len(), all.len());
+            for &k in &all {
+                assert!(set.contains(k), "{k}");
+            }
+            for _ in 0..5000 {
+                let k = next();
+                assert_eq!(set.contains(k), all.contains(&k), "{k}");
+            }
+        }
+        let size = set.keys.len();
+        assert!(!set.add([7, 8, 9, 10], size + 3));
+        assert_eq!(set.keys.len(), size);
+        assert!(set.add([7, 8, 9], size + 3));
+        assert_eq!(set.keys.len(), size + 3);
     }
 
     const WIRE: &str = "Cuba on Tuesday rejected a United States offer of talks on migration, \

@@ -151,11 +151,11 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
             .map_err(sql_err)?;
         it.collect::<rusqlite::Result<_>>().map_err(sql_err)?
     };
-    let mut held = super::PendingBands::new(tx)?;
+    let mut held = super::PendingBands::new();
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
         let keys = sig.bands();
-        let cluster = super::assign_cluster(tx, &id, &sig, &keys, &held)?;
+        let cluster = super::assign_cluster(tx, &id, &sig, &keys, &mut held)?;
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
