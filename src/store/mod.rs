@@ -975,7 +975,8 @@ impl DbKeys {
             keys.push(row.get::<_, i64>(0).map_err(sql_err)?);
         }
         let mut set = KeySet::default();
-        set.add(keys, max);
+        let fits = set.add(keys, max);
+        debug_assert!(fits, "no more than `max` keys were read");
         Ok(DbKeys::Known(set))
     }
 }
@@ -993,28 +994,37 @@ struct KeySet {
 }
 
 impl KeySet {
-    /// Adds `new` keys; false (adding nothing) if the set would then exceed `max`.
-    fn add(&mut self, new: impl IntoIterator<Item = i64>, max: usize) -> bool {
+    /// Adds `new` keys; false (adding nothing) if the set could then exceed `max` (a key it
+    /// already holds counts again). `new` is sorted in its own allocation and merged into the
+    /// set from the back, so adding takes no memory beyond the set's growth.
+    fn add(&mut self, new: Vec<i64>, max: usize) -> bool {
         let mut new: Vec<u64> = new.into_iter().map(|k| k as u64).collect();
         new.sort_unstable();
-        let mut merged = Vec::with_capacity(self.keys.len() + new.len());
-        let (mut a, mut b) = (self.keys.iter().peekable(), new.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) if x <= y => a.next(),
-                (_, Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, None) => break,
-            };
-            let &k = next.expect("peeked");
-            if merged.last() != Some(&k) {
-                merged.push(k);
-            }
-        }
-        if merged.len() > max {
+        new.dedup();
+        let old = self.keys.len();
+        if old + new.len() > max {
             return false;
         }
-        self.keys = merged;
+        if old == 0 {
+            self.keys = new;
+        } else {
+            self.keys.resize(old + new.len(), 0);
+            let (mut i, mut j) = (old, new.len());
+            // Once `new` is placed, the set's smaller keys are where they were.
+            for k in (0..self.keys.len()).rev() {
+                if j == 0 {
+                    break;
+                }
+                if i > 0 && self.keys[i - 1] > new[j - 1] {
+                    self.keys[k] = self.keys[i - 1];
+                    i -= 1;
+                } else {
+                    self.keys[k] = new[j - 1];
+                    j -= 1;
+                }
+            }
+            self.keys.dedup();
+        }
         // About four keys a directory entry.
         self.bits = (self.keys.len() / 4).max(1).ilog2();
         self.dir.clear();
@@ -1197,7 +1207,7 @@ mod tests {
             keys.extend([i64::MIN, -1, 0, 1, i64::MAX]);
             // Neighbours of a key share its directory entry.
             keys.extend(keys.clone().iter().take(20).map(|k| k.wrapping_add(1)));
-            assert!(set.add(keys.iter().copied(), usize::MAX));
+            assert!(set.add(keys.clone(), usize::MAX));
             all.extend(keys);
             assert_eq!(set.keys.len(), all.len());
             for &k in &all {
@@ -1209,9 +1219,9 @@ mod tests {
             }
         }
         let size = set.keys.len();
-        assert!(!set.add([7, 8, 9, 10], size + 3));
+        assert!(!set.add(vec![7, 8, 9, 10], size + 3));
         assert_eq!(set.keys.len(), size);
-        assert!(set.add([7, 8, 9], size + 3));
+        assert!(set.add(vec![7, 8, 9], size + 3));
         assert_eq!(set.keys.len(), size + 3);
     }
 
