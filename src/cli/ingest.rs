@@ -86,8 +86,13 @@ pub(crate) fn ingest_files(
             counterpart,
             actor,
             // Content hashes, near-duplicate signatures and evidence JSON are computed on the
-            // scoring threads too; the writer only writes.
-            stance::store::prepare,
+            // scoring threads too, and the evidence, once in JSON, freed there; the writer only
+            // writes.
+            |article, score| {
+                let prepared = stance::store::prepare(article, score);
+                score.evidence = Vec::new();
+                prepared
+            },
             |line, article, score, prepared| {
                 bar.inc(1);
                 prepared

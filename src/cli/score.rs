@@ -64,7 +64,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             reader,
             args.counterpart.as_deref(),
             args.actor.as_deref(),
-            |a, s| render(format, a, s),
+            |a, s| {
+                let line = render(format, a, s);
+                // Rendered: its thirty-odd blocks are freed here, on the scoring thread.
+                s.evidence = Vec::new();
+                line
+            },
             |_, _, _, line| {
                 out.write_all(line.as_bytes())
                     .map_err(|e| stance::Error::io("<stdout>", e))
