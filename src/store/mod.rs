@@ -953,8 +953,8 @@ enum DbKeys {
 impl DbKeys {
     /// Reads the database's band keys, unless there are more than `max`.
     fn read(tx: &Transaction<'_>, max: usize) -> Result<DbKeys> {
-        // Articles are never deleted, so the largest rowid bounds their number: a store with
-        // too many is not read at all.
+        // The largest rowid is at least the number of articles, each with up to `BANDS` keys:
+        // a store that may hold too many is not read at all.
         let articles: i64 = tx
             .query_row("SELECT coalesce(max(rowid), 0) FROM articles", [], |r| {
                 r.get(0)
