@@ -161,57 +161,152 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// The hash of every word of `text` (a run of alphanumeric characters), lowercased: FNV-1a
-/// over each character's lowercase form, one byte for ASCII, four otherwise. One pass over the
-/// bytes; only non-ASCII characters are decoded. A run of ASCII letters and digits is found
-/// eight bytes at a time, and one of at most eight bytes is hashed in eight fixed steps that
-/// keep or drop their result instead of a loop of its length: the per-word branches a
-/// byte-at-a-time scan mispredicts are what made this slow.
+/// over each character's lowercase form, one byte for ASCII, four otherwise. Sixty-four bytes
+/// at a time where they are all ASCII: one pass of range tests over eight 64-bit words gives a
+/// bit per byte for the letters and digits, and the words are the runs of set bits, found with
+/// two bit counts each instead of a branch per separator byte. A block with a non-ASCII byte,
+/// and the last bytes, take the general path: a run of ASCII letters and digits eight bytes at
+/// a time, a character decoded otherwise. On the 20,000 run.sh texts, 0.354 s on one thread
+/// against 0.436 s for the general path alone; the same (0.525 against 0.529 s) with a
+/// non-ASCII letter every 120 bytes or so, where most blocks fall back.
 fn word_hashes(text: &str) -> Vec<u64> {
-    word_hashes_with::<true>(text)
-}
-
-/// [`word_hashes`], with or without the eight-byte path (the tests check both agree).
-fn word_hashes_with<const FAST: bool>(text: &str) -> Vec<u64> {
-    let mut out = Vec::with_capacity(text.len() / 6);
-    let mut h = FNV_OFFSET;
-    let mut in_word = false;
     let bytes = text.as_bytes();
+    let mut scan = WordScan::new(text.len());
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii_alphanumeric() {
-            if FAST {
-                let (end, _) = crate::text::alnum_run(bytes, i);
-                h = fnv_ascii_lowercase(h, bytes, i, end);
-                i = end;
-            } else {
-                h = fnv(h, &[b.to_ascii_lowercase()]);
-                i += 1;
-            }
-            in_word = true;
-            continue;
-        }
-        if b < 0x80 {
-            i += 1;
+        let block_end = i + 64;
+        if let Some(mask) = bytes.get(i..block_end).and_then(ascii_alnum_mask) {
+            scan.block(bytes, i, mask);
+            i = block_end;
         } else {
-            let c = text[i..].chars().next().expect("a character starts here");
-            i += c.len_utf8();
-            if c.is_alphanumeric() {
-                h = fnv_char(h, c);
+            i = scan.general::<true>(text, i, bytes.len().min(block_end));
+        }
+    }
+    scan.finish()
+}
+
+/// [`word_hashes`] by the general path only, with or without its eight-byte runs (the tests
+/// check all three agree).
+#[cfg(test)]
+fn word_hashes_with<const FAST: bool>(text: &str) -> Vec<u64> {
+    let mut scan = WordScan::new(text.len());
+    scan.general::<FAST>(text, 0, text.len());
+    scan.finish()
+}
+
+/// A word scan's state: the hashes so far, and the word in progress.
+struct WordScan {
+    out: Vec<u64>,
+    h: u64,
+    in_word: bool,
+}
+
+impl WordScan {
+    fn new(len: usize) -> WordScan {
+        WordScan {
+            out: Vec::with_capacity(len / 6),
+            h: FNV_OFFSET,
+            in_word: false,
+        }
+    }
+
+    /// Ends the word in progress, if any.
+    #[inline]
+    fn end_word(&mut self) {
+        if self.in_word {
+            self.out.push(self.h);
+            self.h = FNV_OFFSET;
+            self.in_word = false;
+        }
+    }
+
+    /// Scans the 64 ASCII bytes at `bytes[base..]`, whose letters and digits are the set bits
+    /// of `mask` (bit k for byte `base + k`). A word may go on from the previous bytes and into
+    /// the next.
+    #[inline]
+    fn block(&mut self, bytes: &[u8], base: usize, mask: u64) {
+        if mask & 1 == 0 {
+            self.end_word();
+        }
+        let mut rest = mask;
+        while rest != 0 {
+            let start = rest.trailing_zeros();
+            let end = start + (!(rest >> start)).trailing_zeros();
+            self.h = fnv_ascii_lowercase(self.h, bytes, base + start as usize, base + end as usize);
+            self.in_word = true;
+            if end == 64 {
+                break;
+            }
+            self.end_word();
+            rest &= u64::MAX << end;
+        }
+    }
+
+    /// Scans `text[i..]` by the general path until at least `stop` (a character may end past
+    /// it); returns where it stopped.
+    #[inline]
+    fn general<const FAST: bool>(&mut self, text: &str, mut i: usize, stop: usize) -> usize {
+        let bytes = text.as_bytes();
+        let (mut h, mut in_word) = (self.h, self.in_word);
+        while i < stop {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                if FAST {
+                    let (end, _) = crate::text::alnum_run(bytes, i);
+                    h = fnv_ascii_lowercase(h, bytes, i, end);
+                    i = end;
+                } else {
+                    h = fnv(h, &[b.to_ascii_lowercase()]);
+                    i += 1;
+                }
                 in_word = true;
                 continue;
             }
+            if b < 0x80 {
+                i += 1;
+            } else {
+                let c = text[i..].chars().next().expect("a character starts here");
+                i += c.len_utf8();
+                if c.is_alphanumeric() {
+                    h = fnv_char(h, c);
+                    in_word = true;
+                    continue;
+                }
+            }
+            if in_word {
+                self.out.push(h);
+                h = FNV_OFFSET;
+                in_word = false;
+            }
         }
-        if in_word {
-            out.push(h);
-            h = FNV_OFFSET;
-            in_word = false;
-        }
+        (self.h, self.in_word) = (h, in_word);
+        i
     }
-    if in_word {
-        out.push(h);
+
+    fn finish(mut self) -> Vec<u64> {
+        self.end_word();
+        self.out
     }
-    out
+}
+
+/// For 64 bytes, a bit per byte (bit k for byte k) set for the ASCII letters and digits; `None`
+/// if any byte is not ASCII.
+#[inline]
+fn ascii_alnum_mask(block: &[u8]) -> Option<u64> {
+    use crate::text::{digit_alpha_bits, HIGH};
+    let mut mask = 0u64;
+    let mut high = 0u64;
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        high |= x;
+        // Meaningless for a word with a non-ASCII byte, but then the whole mask is dropped.
+        let (digit, alpha) = digit_alpha_bits(x);
+        // The eight high bits gathered into one byte: each lands on its own bit of the top
+        // byte, with no carries between them.
+        let bits = (((digit | alpha) >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
+        mask |= bits << (8 * k);
+    }
+    (high & HIGH == 0).then_some(mask)
 }
 
 /// FNV-1a continued over the lowercase form of `c`: one byte for ASCII, four otherwise.
@@ -260,6 +355,21 @@ mod tests {
             s in "([A-Za-z0-9]{1,6}|[A-Za-z0-9]{7,20}|[ .,'’\n;:()@\\[`{-]|[ÀéçΣßİ\u{00AD}]){0,40}"
         ) {
             prop_assert_eq!(word_hashes(&s), word_hashes_with::<false>(&s));
+        }
+
+        /// The 64-byte blocks find and hash every word as the general path does: texts of
+        /// several blocks, all ASCII (every block scanned as one) or with non-ASCII characters
+        /// here and there, words of up to 70 bytes (across block ends), runs of separators.
+        #[test]
+        fn block_scan_matches_the_general_path(
+            ascii in "([A-Za-z0-9]{1,8}|[A-Za-z0-9]{9,70}|[ .,'\\n;:()@\\[`{-]{1,3}){0,300}",
+            mixed in "([A-Za-z0-9]{1,8}|[A-Za-z0-9]{9,70}|[ .,'\\n;:()@\\[`{-]{1,3}|[a-z ]{60,130}|[ÀéçΣßİ’\u{00AD}]){0,100}"
+        ) {
+            for s in [ascii, mixed] {
+                let general = word_hashes_with::<true>(&s);
+                prop_assert_eq!(&word_hashes(&s), &general);
+                prop_assert_eq!(general, word_hashes_with::<false>(&s));
+            }
         }
     }
 

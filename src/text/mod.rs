@@ -13,7 +13,7 @@ mod tokenize;
 pub use normalize::{normalize_into, normalize_word};
 pub use sentences::{split_sentences, Sentence};
 pub use stem::StemCache;
-pub(crate) use tokenize::alnum_run;
+pub(crate) use tokenize::{alnum_run, digit_alpha_bits, HIGH};
 pub use tokenize::{tokenize, Token, TokenKind};
 
 /// A text cut into tokens and sentences.

@@ -69,13 +69,6 @@ const CLASS: [u8; 256] = {
 /// unpredictable length, is otherwise one mispredicted branch per token).
 #[inline]
 pub(crate) fn alnum_run(bytes: &[u8], i: usize) -> (usize, u8) {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The high bit of each byte of `v` (all < 0x80) that lies in lo..=hi. Neither sum carries
-    // across bytes, since every byte stays below 0x100.
-    let in_range = |v: u64, lo: u8, hi: u8| {
-        (v + ONES * u64::from(0x80 - lo)) & !(v + ONES * u64::from(0x7f - hi)) & HIGH
-    };
     let mut j = i;
     let mut seen = 0u8;
     while let Some(chunk) = bytes.get(j..j + 8) {
@@ -83,8 +76,7 @@ pub(crate) fn alnum_run(bytes: &[u8], i: usize) -> (usize, u8) {
         if x & HIGH != 0 {
             break;
         }
-        let digit = in_range(x, b'0', b'9');
-        let alpha = in_range(x | (ONES * 0x20), b'a', b'z');
+        let (digit, alpha) = digit_alpha_bits(x);
         let stop = !(digit | alpha) & HIGH;
         let n = (stop.trailing_zeros() / 8) as usize; // 8 when all eight belong
         let run = if n == 8 {
@@ -104,6 +96,24 @@ pub(crate) fn alnum_run(bytes: &[u8], i: usize) -> (usize, u8) {
         j += 1;
     }
     (j, seen)
+}
+
+/// The high bit of every byte of a 64-bit word.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// For eight ASCII bytes (`x & HIGH == 0`, little-endian), the high bit of each byte that is a
+/// digit, and of each that is a letter. Range tests on the whole word: neither sum carries
+/// across bytes, since every byte stays below 0x100.
+#[inline]
+pub(crate) fn digit_alpha_bits(x: u64) -> (u64, u64) {
+    let in_range = |v: u64, lo: u8, hi: u8| {
+        (v + ONES * u64::from(0x80 - lo)) & !(v + ONES * u64::from(0x7f - hi)) & HIGH
+    };
+    (
+        in_range(x, b'0', b'9'),
+        in_range(x | (ONES * 0x20), b'a', b'z'),
+    )
 }
 
 /// Pushes a token over `span`, carrying the line breaks seen since the previous one.
