@@ -299,7 +299,7 @@ fn ascii_alnum_mask(block: &[u8]) -> Option<u64> {
     for (k, chunk) in block.chunks_exact(8).enumerate() {
         let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
         high |= x;
-        // Meaningless for a word with a non-ASCII byte, but then the whole mask is dropped.
+        // Meaningless for eight bytes that are not all ASCII, but then the whole mask is dropped.
         let (digit, alpha) = digit_alpha_bits(x);
         // The eight high bits gathered into one byte: each lands on its own bit of the top
         // byte, with no carries between them.
