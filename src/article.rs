@@ -112,12 +112,28 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     None
 }
 
+/// Writes a contribution with the digits it has. Its factors (feature values, IDF, weights) are
+/// `f32`, so it is good to about seven significant digits, and the seventeen of an `f64` are
+/// noise: it is written as the shortest decimal that reads back as the same `f32` (at most nine
+/// significant digits), which also makes evidence a tenth shorter. A value beyond `f32`'s range
+/// is written as the `f64` it is.
+fn f32_precision<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let narrow = *v as f32;
+    if narrow.is_finite() || !v.is_finite() {
+        s.serialize_f32(narrow)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
 /// One term and its signed contribution to an article's logit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TermContribution {
     /// Human-readable feature name (stemmed n-gram, context term or lexicon feature).
     pub term: String,
-    /// Weight × value: its exact share of the logit.
+    /// Weight × value: its share of the logit (written with `f32`'s precision, see
+    /// [`f32_precision`]).
+    #[serde(serialize_with = "f32_precision")]
     pub contribution: f64,
 }
 
@@ -130,7 +146,9 @@ pub struct Evidence {
     pub start: usize,
     /// Byte offset one past its end.
     pub end: usize,
-    /// Sum of the contributions of every feature occurrence in the sentence (logit units).
+    /// Sum of the contributions of every feature occurrence in the sentence (logit units;
+    /// written with `f32`'s precision, see [`f32_precision`]).
+    #[serde(serialize_with = "f32_precision")]
     pub contribution: f64,
     /// The terms in the sentence that contributed most, largest magnitude first.
     pub terms: Vec<TermContribution>,
@@ -449,6 +467,57 @@ mod tests {
         );
         assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
         assert_eq!(parse_date("March 4"), None);
+    }
+
+    /// Contributions are written as the shortest decimal of their `f32`: it reads back as that
+    /// `f32`, has at most nine significant digits, and one beyond `f32`'s range stays a number.
+    #[test]
+    fn contributions_are_written_with_f32_precision() {
+        let written = |v: f64| {
+            let t = TermContribution {
+                term: "t".into(),
+                contribution: v,
+            };
+            let json = serde_json::to_string(&t).expect("serialises");
+            let num = json
+                .strip_prefix("{\"term\":\"t\",\"contribution\":")
+                .and_then(|r| r.strip_suffix('}'))
+                .expect("one field")
+                .to_string();
+            let back: TermContribution = serde_json::from_str(&json).expect("reads back");
+            (num, back.contribution)
+        };
+        for v in [
+            0.04594738479543185,
+            -0.00009848288114,
+            1.0 / 3.0,
+            123456.789,
+            0.0,
+            -2.5e-30,
+        ] {
+            let (num, back) = written(v);
+            assert_eq!(back as f32, v as f32, "{num}");
+            let digits = num
+                .split(['e', 'E'])
+                .next()
+                .unwrap()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>();
+            assert!(digits.trim_start_matches('0').len() <= 9, "{num}");
+        }
+        assert_eq!(written(0.04594738479543185).0, "0.045947384");
+        let (num, back) = written(1e300);
+        assert_eq!((num.as_str(), back), ("1e+300", 1e300));
+        let e = Evidence {
+            sentence: "s".into(),
+            start: 0,
+            end: 1,
+            contribution: -0.15067734825026452,
+            terms: vec![],
+        };
+        let json = serde_json::to_string(&e).expect("serialises");
+        assert!(json.contains("\"contribution\":-0.15067735,"), "{json}");
     }
 
     proptest::proptest! {
