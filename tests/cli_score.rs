@@ -121,6 +121,40 @@ fn evidence_and_intercept_add_up_to_the_logit() {
     assert!((r["score"].as_f64().unwrap() - (2.0 * p - 1.0)).abs() < 1e-9);
 }
 
+/// Evidence quotes the text, and web text carries U+0085, U+2028 and U+2029, which line
+/// splitters such as Python's `str.splitlines()` also break at: the output stays one record
+/// per line by their count too, and the quoted sentences read back as they are in the text.
+#[test]
+fn unicode_line_separators_in_the_text_stay_inside_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        "Cuba welcomed the talks with the United States\u{2028}and praised Washington\u{85} \
+                for its approach to dialogue.\u{2029}The US rejected the offer\u{2028} again.";
+    let input = record("a\u{2028}1", text, "United States") + &record("b", HAVANA, "United States");
+    let f = write(dir.path(), "odd.jsonl", input.as_bytes());
+    let out = stance(&["score", f.to_str().unwrap()], dir.path());
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let breaks = stdout
+        .chars()
+        .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
+        .count();
+    assert_eq!(breaks, 2, "{stdout}");
+    let rows = jsonl(&out);
+    assert_eq!(rows[0]["id"], "a\u{2028}1");
+    let evidence = rows[0]["evidence"].as_array().unwrap();
+    assert!(!evidence.is_empty());
+    let mut quoted = String::new();
+    for e in evidence {
+        let (start, end) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert_eq!(e["sentence"], text[start as usize..end as usize]);
+        quoted += e["sentence"].as_str().unwrap();
+    }
+    assert!(
+        quoted.contains('\u{85}') || quoted.contains('\u{2028}'),
+        "some evidence quotes a separator: {quoted}"
+    );
+}
+
 #[test]
 fn malformed_json_names_file_and_line_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stance::article::read_path;
+use stance::article::{read_path, write_json_line};
 use stance::classifier::score_map_in_order;
 use stance::{Article, Score};
 
@@ -84,8 +84,7 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
     match format {
         Format::Jsonl => {
             let mut line = Vec::with_capacity(4096);
-            serde_json::to_writer(&mut line, s).expect("scores serialise");
-            line.push(b'\n');
+            write_json_line(&mut line, s).expect("scores serialise");
             String::from_utf8(line).expect("JSON is UTF-8")
         }
         Format::Tsv => {
