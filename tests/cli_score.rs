@@ -404,7 +404,12 @@ fn tsv_and_text_formats_render() {
     let f = write(
         dir.path(),
         "a.jsonl",
-        record("a\tb", "Cuba thanked Mexico for the aid.", "Mexico").as_bytes(),
+        record(
+            "a\tb\u{1c}c\u{2028}d",
+            "Cuba thanked\u{1e} Mexico\u{85} for the\u{2029} aid.",
+            "Mexico",
+        )
+        .as_bytes(),
     );
     let tsv = stance(
         &["score", "--format", "tsv", f.to_str().unwrap()],
@@ -414,6 +419,13 @@ fn tsv_and_text_formats_render() {
     let lines: Vec<&str> = s.lines().collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1].split('\t').count(), 7);
+    // No line break by Python's `str.splitlines()` count either.
+    let breaks = s
+        .chars()
+        .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
+        .count();
+    assert_eq!(breaks, 2, "{s}");
+    assert!(lines[1].starts_with("a b c d\t"), "{s}");
     let text = stance(
         &["score", "--format", "text", f.to_str().unwrap()],
         dir.path(),

@@ -136,6 +136,12 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
     }
 }
 
+/// `s` with every run of white space or control characters made one space: a TSV field holds no
+/// tab, and no line break by any splitter's count (control characters include U+001C–U+001E and
+/// U+0085, which Python's `str.splitlines()` breaks at and Unicode does not call white space).
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
