@@ -407,7 +407,7 @@ struct RawArticle {
     id: Option<serde_json::Value>,
     text: Option<serde_json::Value>,
     title: Option<String>,
-    date: Option<String>,
+    date: Option<serde_json::Value>,
     actor: Option<String>,
     counterpart: Option<String>,
     url: Option<String>,
@@ -419,13 +419,26 @@ struct RawArticle {
 fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1))?;
-    let raw: RawArticle = serde_json::from_str(text).map_err(|e| {
+    let describe = |e: serde_json::Error| {
         if e.is_data() {
             format!("not an article record: {e}")
         } else {
             format!("malformed JSON: {e}")
         }
-    })?;
+    };
+    let raw: RawArticle = match serde_json::from_str(text) {
+        Ok(raw) => raw,
+        // Read again only when it fails: a well-formed line costs nothing more.
+        Err(e) => match e.is_syntax().then(|| from_python_json(text)).flatten() {
+            Some(repaired) => serde_json::from_str(&repaired).map_err(|again| {
+                format!(
+                    "{} (columns counted with NaN/Infinity read as null, lone surrogates as U+FFFD)",
+                    describe(again)
+                )
+            })?,
+            None => return Err(describe(e)),
+        },
+    };
     let id = match raw.id {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -444,17 +457,96 @@ fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
             format!("record {id:?}: label {l:?} is not conciliatory, confrontational or neutral")
         })?),
     };
+    // A number is read as the date its digits spell (GDELT's dates are integers, 20200101).
+    let date = match raw.date {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            return Err(format!(
+                "record {id:?}: `date` must be a string or a number"
+            ))
+        }
+    };
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     Ok(Article {
         id,
         text: body,
         title: nonempty(raw.title),
-        date: nonempty(raw.date),
+        date: nonempty(date),
         actor: nonempty(raw.actor),
         counterpart: nonempty(raw.counterpart),
         url: nonempty(raw.url),
         outlet: nonempty(raw.outlet),
         label,
+    })
+}
+
+/// What Python's `json` module writes and reads but strict JSON readers refuse, rewritten into
+/// JSON that keeps what `stance` reads of the record; `None` when the line holds none of it (its
+/// error is then real).
+///
+/// - `NaN`, `Infinity` and `-Infinity` outside strings (`json.dumps` writes a float it cannot
+///   spell so; a `goldstein` column with gaps, say) become `null`: a missing value (no field
+///   `stance` reads is a float).
+/// - A UTF-16 surrogate escape not part of a pair (`json.dumps` of text cut inside an emoji)
+///   becomes `\ufffd`, the replacement character: a Rust string cannot hold half a pair.
+fn from_python_json(line: &str) -> Option<String> {
+    let b = line.as_bytes();
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = std::str::from_utf8(b.get(at..at + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    };
+    let is_escape = |at: usize| b.get(at) == Some(&b'\\') && b.get(at + 1) == Some(&b'u');
+    let (mut out, mut done) = (String::new(), 0);
+    let mut replace = |at: usize, len: usize, with: &str, out: &mut String| {
+        out.push_str(&line[done..at]);
+        out.push_str(with);
+        done = at + len;
+    };
+    let (mut i, mut in_string) = (0, false);
+    while i < b.len() {
+        if in_string {
+            match b[i] {
+                b'"' => in_string = false,
+                b'\\' if is_escape(i) => {
+                    let unit = hex4(i + 2);
+                    if unit.is_some_and(|u| (0xD800..0xDC00).contains(&u))
+                        && is_escape(i + 6)
+                        && hex4(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u))
+                    {
+                        i += 12; // a whole pair
+                        continue;
+                    }
+                    if unit.is_some_and(|u| (0xD800..0xE000).contains(&u)) {
+                        replace(i, 6, "\\ufffd", &mut out);
+                    }
+                    i += 6;
+                    continue;
+                }
+                b'\\' => i += 1, // the escaped character is skipped below
+                _ => {}
+            }
+        } else {
+            let rest = &b[i..];
+            let token = [&b"NaN"[..], b"Infinity", b"-Infinity"]
+                .into_iter()
+                .find(|t| rest.starts_with(t));
+            match (b[i], token) {
+                (b'"', _) => in_string = true,
+                (_, Some(t)) => {
+                    replace(i, t.len(), "null", &mut out);
+                    i += t.len();
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    (done > 0).then(|| {
+        out.push_str(&line[done..]);
+        out
     })
 }
 
@@ -630,6 +722,46 @@ mod tests {
         let mut expected = serde_json::to_vec(&plain).unwrap();
         expected.push(b'\n');
         assert_eq!(line, expected);
+    }
+
+    /// What Python's `json.dumps` writes beyond strict JSON is read: NaN and ±Infinity as
+    /// missing values, a lone surrogate escape as U+FFFD (pairs, escaped
+    /// backslashes and the words inside strings untouched); an integer date as its digits.
+    /// Anything else malformed is still an error.
+    #[test]
+    fn reads_what_python_json_writes() {
+        let one = |line: &str| read(line.as_bytes()).pop().expect("one record");
+        let a = one(r#"{"id":1,"text":"NaN, not Infinity","g":NaN,"h":[Infinity,-Infinity],"title":NaN,"date":NaN}"#)
+            .unwrap()
+            .1;
+        assert_eq!(a.text, "NaN, not Infinity");
+        assert_eq!((a.title, a.date), (None, None));
+        let a = one(r#"{"id":"\ud800x","text":"a \udc00 b \ud83d\ude00 c \\ud800 d \ud800\ud800\udc00 e \ud800"}"#)
+            .unwrap()
+            .1;
+        assert_eq!(a.id, "\u{fffd}x");
+        assert_eq!(
+            a.text,
+            "a \u{fffd} b \u{1f600} c \\ud800 d \u{fffd}\u{10000} e \u{fffd}"
+        );
+        let a = one(r#"{"id":2,"text":"x","date":20200103}"#).unwrap().1;
+        assert_eq!(a.date.as_deref(), Some("20200103"));
+        assert_eq!(
+            parse_date(a.date.as_deref().unwrap()),
+            NaiveDate::from_ymd_opt(2020, 1, 3)
+        );
+        for bad in [
+            r#"{"id":3,"text":"x","g":NaN,}"#,
+            r#"{"id":3,"text":"x","g":NaNa}"#,
+            r#"{"id":3,"text":"x","g":nan}"#,
+            r#"{"id":3,"text":"x","date":true}"#,
+            r#"{"id":3,"text":"x \ud800"#,
+        ] {
+            match one(bad) {
+                Err(Error::BadRecord { line: 1, .. }) => {}
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     proptest::proptest! {
