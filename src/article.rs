@@ -349,10 +349,15 @@ impl Iterator for ArticleReader {
                     *done = true;
                     return None;
                 }
-                if buf.iter().all(|b| b.is_ascii_whitespace()) {
+                // A byte order mark before the first record (Windows tools write one).
+                let record = match buf.strip_prefix(b"\xEF\xBB\xBF") {
+                    Some(rest) if *line == 1 => rest,
+                    _ => &buf[..],
+                };
+                if record.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                let result = parse_record(buf).map_err(|message| Error::BadRecord {
+                let result = parse_record(record).map_err(|message| Error::BadRecord {
                     path: path.clone(),
                     line: *line,
                     message,
@@ -762,6 +767,28 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+    }
+
+    /// A byte order mark before the first record (Windows tools write one) is skipped; one
+    /// anywhere else is an error, as any stray bytes are.
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let out =
+            read(b"\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"x\"}\r\n{\"id\":\"b\",\"text\":\"y\"}\r\n");
+        let ids: Vec<_> = out
+            .iter()
+            .map(|r| r.as_ref().unwrap().1.id.clone())
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        let out = read(b"\xEF\xBB\xBF\n{\"id\":\"a\",\"text\":\"x\"}\n");
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().unwrap().0, 2);
+        let out =
+            read(b"{\"id\":\"a\",\"text\":\"x\"}\n\xEF\xBB\xBF{\"id\":\"b\",\"text\":\"y\"}\n");
+        assert!(
+            matches!(out[1], Err(Error::BadRecord { line: 2, .. })),
+            "{out:?}"
+        );
     }
 
     proptest::proptest! {
