@@ -277,6 +277,9 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
 /// A streaming reader of articles; yields one `Result` per record, in file order.
 pub struct ArticleReader {
     inner: Inner,
+    /// Whether a record's `label` must be one of [`Label`]'s (see
+    /// [`ArticleReader::ignoring_labels`]).
+    check_labels: bool,
 }
 
 enum Inner {
@@ -301,13 +304,23 @@ impl ArticleReader {
                 buf: Vec::new(),
                 done: false,
             },
+            check_labels: true,
         }
     }
 
     fn single(article: Article) -> Self {
         ArticleReader {
             inner: Inner::Single(Some(article)),
+            check_labels: true,
         }
+    }
+
+    /// Reads records for a command that does not use labels (`score`, `ingest`): a `label`
+    /// outside [`Label`]'s (`"positive"`, another project's scheme) is read as none instead of
+    /// stopping the file. Training and evaluation keep the check.
+    pub fn ignoring_labels(mut self) -> Self {
+        self.check_labels = false;
+        self
     }
 }
 
@@ -316,6 +329,7 @@ impl Iterator for ArticleReader {
 
     /// Yields `(line, article)`: the one-based line the record came from.
     fn next(&mut self) -> Option<Self::Item> {
+        let check_labels = self.check_labels;
         match &mut self.inner {
             Inner::Single(a) => a.take().map(|a| Ok((1, a))),
             Inner::Jsonl {
@@ -357,11 +371,12 @@ impl Iterator for ArticleReader {
                 if record.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                let result = parse_record(record).map_err(|message| Error::BadRecord {
-                    path: path.clone(),
-                    line: *line,
-                    message,
-                });
+                let result =
+                    parse_record(record, check_labels).map_err(|message| Error::BadRecord {
+                        path: path.clone(),
+                        line: *line,
+                        message,
+                    });
                 if result.is_err() {
                     *done = true;
                 }
@@ -421,7 +436,7 @@ struct RawArticle {
 }
 
 /// Parses one JSONL record; the error is a message without location.
-fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
+fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article, String> {
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1))?;
     let describe = |e: serde_json::Error| {
@@ -458,6 +473,7 @@ fn parse_record(line: &[u8]) -> std::result::Result<Article, String> {
     };
     let label = match raw.label.as_deref() {
         None | Some("") => None,
+        Some(l) if !check_labels => Label::parse(l),
         Some(l) => Some(Label::parse(l).ok_or_else(|| {
             format!("record {id:?}: label {l:?} is not conciliatory, confrontational or neutral")
         })?),

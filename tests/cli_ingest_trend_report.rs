@@ -226,6 +226,33 @@ fn a_bad_line_rolls_back_its_file_and_names_the_line() {
     assert_eq!(counts(&e.dir.join("stance.db")).articles, 1);
 }
 
+/// `ingest` stores no label, so one outside the three does not stop its file.
+#[test]
+fn ingest_ignores_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l.jsonl");
+    std::fs::write(
+        &f,
+        "{\"id\":\"a\",\"date\":\"2025-01-07\",\"text\":\"Cuba thanked the United States.\",\"label\":\"positive\"}\n",
+    )
+    .unwrap();
+    let db = dir.path().join("s.db");
+    let o = run(
+        dir.path(),
+        &[
+            "ingest",
+            "--db",
+            db.to_str().unwrap(),
+            "--counterpart",
+            "United States",
+            f.to_str().unwrap(),
+        ],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("1 new"), "{out}");
+}
+
 #[test]
 fn undated_articles_are_reported_and_skipped() {
     let e = env();

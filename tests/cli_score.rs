@@ -376,6 +376,30 @@ fn train_prints_cross_validation_writes_a_card_and_the_model_scores() {
     assert_eq!(v[0]["metrics"]["n"], 20);
 }
 
+/// Labels matter to training and evaluation only: `score` reads a label outside the three
+/// (another project's "positive") as none and scores the record; `eval` and `train` stop at it.
+#[test]
+fn score_ignores_labels_that_eval_and_train_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "t.jsonl",
+        b"{\"id\":\"a\",\"text\":\"Cuba thanked Mexico.\",\"label\":\"conciliatory\"}\n{\"id\":\"b\",\"text\":\"Cuba condemned Mexico.\",\"label\":\"positive\"}\n",
+    );
+    let rows = jsonl(&stance(&["score", f.to_str().unwrap()], dir.path()));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["id"], "b");
+    for args in [vec!["eval"], vec!["train", "--out", "m"]] {
+        let out = stance(&[&args[..], &[f.to_str().unwrap()]].concat(), dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("t.jsonl:2:"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn train_with_a_bad_line_writes_no_model() {
     let dir = tempfile::tempdir().unwrap();

@@ -77,7 +77,9 @@ pub(crate) fn ingest_files(
     );
     for path in files {
         let name = path.display().to_string();
-        let reader = stance::article::read_path(path).with_context(|| format!("reading {name}"))?;
+        let reader = stance::article::read_path(path)
+            .with_context(|| format!("reading {name}"))?
+            .ignoring_labels();
         let bar = progress_bar(path);
         let mut file = store.begin(&model, &name).context("starting a write")?;
         let scored = score_map_in_order(

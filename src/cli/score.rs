@@ -57,7 +57,9 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         )?;
     }
     for path in &files {
-        let reader = read_path(path).with_context(|| format!("reading {}", path.display()))?;
+        let reader = read_path(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .ignoring_labels();
         let format = args.format;
         score_map_in_order(
             &classifier,
