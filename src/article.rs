@@ -812,5 +812,21 @@ mod tests {
         fn reader_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
             let _ = read(&bytes);
         }
+
+        /// The rewriting of Python's JSON never panics, keeps every quote where it was, and
+        /// leaves nothing for a second pass to rewrite.
+        #[test]
+        fn python_json_rewrite_is_done_in_one_pass(
+            tokens in proptest::collection::vec(proptest::sample::select(vec![
+                "\"", "\\ud800", "\\udbff", "\\udc00", "\\ud83d\\ude00", "\\\\", "\\u0041", "\\",
+                "NaN", "Infinity", "-Infinity", "-", "N", "a", "é", " ", ",", ":",
+            ]), 0..24)
+        ) {
+            let line = tokens.concat();
+            if let Some(out) = from_python_json(&line) {
+                proptest::prop_assert_eq!(from_python_json(&out), None, "{} -> {}", line, out);
+                proptest::prop_assert_eq!(out.matches('"').count(), line.matches('"').count());
+            }
+        }
     }
 }
