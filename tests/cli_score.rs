@@ -35,6 +35,13 @@ fn jsonl(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// How many line breaks Python's `str.splitlines()` finds in `s`.
+fn line_breaks(s: &str) -> usize {
+    s.chars()
+        .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
+        .count()
+}
+
 fn record(id: &str, text: &str, counterpart: &str) -> String {
     serde_json::json!({"id": id, "text": text, "counterpart": counterpart}).to_string() + "\n"
 }
@@ -134,11 +141,7 @@ fn unicode_line_separators_in_the_text_stay_inside_their_line() {
     let f = write(dir.path(), "odd.jsonl", input.as_bytes());
     let out = stance(&["score", f.to_str().unwrap()], dir.path());
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    let breaks = stdout
-        .chars()
-        .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
-        .count();
-    assert_eq!(breaks, 2, "{stdout}");
+    assert_eq!(line_breaks(&stdout), 2, "{stdout}");
     let rows = jsonl(&out);
     assert_eq!(rows[0]["id"], "a\u{2028}1");
     let evidence = rows[0]["evidence"].as_array().unwrap();
@@ -444,11 +447,7 @@ fn tsv_and_text_formats_render() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1].split('\t').count(), 7);
     // No line break by Python's `str.splitlines()` count either.
-    let breaks = s
-        .chars()
-        .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
-        .count();
-    assert_eq!(breaks, 2, "{s}");
+    assert_eq!(line_breaks(&s), 2, "{s}");
     assert!(lines[1].starts_with("a b c d\t"), "{s}");
     let text = stance(
         &["score", "--format", "text", f.to_str().unwrap()],
