@@ -70,7 +70,8 @@ fn score(c: &mut Criterion) {
 /// `n` unit-length rows of `nnz` distinct columns out of `ncols`, labelled by the sign of
 /// their product with a hidden weight vector plus a little noise; fixed seed.
 fn synthetic(n: usize, ncols: usize, nnz: usize) -> (Vec<Row>, Array1<Label>) {
-    let mut next = common::lcg(0x5eed);
+    let mut rng = stance::rng::SplitMix64::new(0x5eed);
+    let mut next = move || rng.next_u64();
     let mut uniform = move || (next() % 1_000_000) as f64 / 1_000_000.0;
     let hidden: Vec<f64> = (0..ncols).map(|_| 2.0 * uniform() - 1.0).collect();
     let mut rows = Vec::with_capacity(n);

@@ -8,7 +8,8 @@ use stance::{Article, Evidence, Label, Score};
 
 /// Deterministic articles of ~120 words with distinct vocabulary, so MinHash bands rarely collide.
 fn corpus(n: usize) -> Vec<(Article, Score)> {
-    let mut next = common::lcg(0x5eed);
+    let mut rng = stance::rng::SplitMix64::new(0x5eed);
+    let mut next = move || rng.next_u64();
     (0..n)
         .map(|i| {
             let text: Vec<String> = (0..120).map(|_| format!("w{}", next() % 5000)).collect();

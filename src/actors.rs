@@ -618,7 +618,8 @@ mod tests {
             "the", "said", "and", "us", "Us", "is", "IS", "who", "a", "A", "of", ".",
         ];
         words.extend(extra.iter().map(|w| w.to_string()));
-        let mut next = crate::test_support::indices(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::rng::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n| rng.below(n);
         let mut found = 0;
         for _ in 0..3000 {
             let mut text = String::new();

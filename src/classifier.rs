@@ -20,7 +20,9 @@ use crate::features::{
     sublinear, DocFeatures, Extracted, Extractor, InternedDocs, Names, SubsetVectoriser,
     Vectoriser, VectoriserParams, NO_COLUMN, N_DENSE,
 };
+use crate::hash::{hex, sha256_hex};
 use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression};
+use crate::rng::FoldLcg;
 
 /// Version of the model file format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -63,10 +65,6 @@ pub fn builtin_data_sha256() -> String {
         h.update(part.as_bytes());
     }
     hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A training file as the model card records it.
@@ -337,7 +335,7 @@ impl Classifier {
         std::thread::scope(|scope| {
             let side = scope.spawn(|| {
                 Gazetteer::builtin();
-                let id = hex(&Sha256::digest(bytes))[..16].to_string();
+                let id = sha256_hex(bytes)[..16].to_string();
                 (id, Lexicon::builtin())
             });
             let file = Classifier::parse(bytes, path);
@@ -949,20 +947,12 @@ fn extract_all(records: &[Article], lexicon: &Arc<Lexicon>) -> (Vec<DocFeatures>
 
 /// Deterministic stratified fold assignment.
 fn folds(labels: &[Label], k: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut rng = FoldLcg::new(seed);
     let mut fold = vec![0; labels.len()];
     for class in [Label::Conciliatory, Label::Confrontational, Label::Neutral] {
         let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         for i in (1..idx.len()).rev() {
-            idx.swap(i, next() % (i + 1));
+            idx.swap(i, rng.below(i + 1));
         }
         for (j, &i) in idx.iter().enumerate() {
             fold[i] = j % k;
@@ -1161,7 +1151,7 @@ pub fn train(
         card,
     };
     let bytes = serde_json::to_vec(&file).expect("model serialises");
-    let id = hex(&Sha256::digest(&bytes))[..16].to_string();
+    let id = sha256_hex(&bytes)[..16].to_string();
     Ok(Classifier {
         columns: column_table(&file),
         file: Arc::new(file),
@@ -1240,7 +1230,7 @@ impl Classifier {
         let mut file = (*self.file).clone();
         file.card.evaluation = evaluation;
         let bytes = serde_json::to_vec(&file).expect("model serialises");
-        self.id = hex(&Sha256::digest(&bytes))[..16].to_string();
+        self.id = sha256_hex(&bytes)[..16].to_string();
         self.file = Arc::new(file);
         self
     }
@@ -1252,7 +1242,7 @@ impl Classifier {
 /// [`Error::Io`] when unreadable.
 pub fn file_sha256(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(hex(&Sha256::digest(bytes)))
+    Ok(sha256_hex(&bytes))
 }
 
 fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, id: &str) -> String {

@@ -39,14 +39,13 @@ pub mod article;
 pub mod classifier;
 pub mod error;
 pub mod features;
+pub mod hash;
 pub mod large_pages;
 pub mod model;
 pub mod report;
+pub mod rng;
 pub mod store;
 pub mod text;
-
-#[cfg(test)]
-mod test_support;
 
 pub use article::{Article, Evidence, Label, Score};
 pub use classifier::Classifier;

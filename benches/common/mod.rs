@@ -54,14 +54,3 @@ pub fn size_label(bytes: usize) -> String {
         format!("{}KiB", bytes >> 10)
     }
 }
-
-/// A fixed-seed linear congruential generator: each call gives the next 31-bit number.
-pub fn lcg(seed: u64) -> impl FnMut() -> u64 {
-    let mut state = seed;
-    move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        state >> 33
-    }
-}

@@ -394,7 +394,8 @@ mod tests {
         words.sort_unstable();
         words.dedup();
         words.extend(["-", "zzz", "the"]);
-        let mut next = crate::test_support::indices(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::rng::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n| rng.below(n);
         let mut matched = 0;
         for _ in 0..20_000 {
             // Start with an entry's stems, half the time followed by noise or cut short.

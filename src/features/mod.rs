@@ -20,25 +20,18 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::hash::{fnv1a, mix64, FNV_OFFSET, GOLDEN_GAMMA};
 
 /// A 64-bit mixer (splitmix64's finaliser) combining two values.
 #[inline]
 pub fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.rotate_left(23) ^ 0x9e37_79b9_7f4a_7c15;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    mix64(a ^ b.rotate_left(23) ^ GOLDEN_GAMMA)
 }
 
 /// Hash of a stem: FNV-1a, then mixed. Stable across runs and platforms, which saved models
 /// rely on; never 0.
 pub fn stem_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h, 0).max(1)
+    mix(fnv1a(FNV_OFFSET, s.as_bytes()), 0).max(1)
 }
 
 /// Sorts `(key, value)` pairs by key and merges equal keys by adding their values.

@@ -22,6 +22,9 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::hash::splitmix64;
+use crate::rng::SplitMix64;
+
 /// The width of a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
@@ -276,7 +279,7 @@ pub fn trend(obs: &[Observation], params: &TrendParams) -> Trend {
                     v,
                     params.resamples,
                     params.level,
-                    params.seed ^ splitmix(start.num_days_from_ce() as u64),
+                    params.seed ^ splitmix64(start.num_days_from_ce() as u64),
                 )
             };
             Period {
@@ -324,7 +327,7 @@ pub fn bootstrap_interval(
         return None;
     }
     let n = values.len();
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut means: Vec<f64> = (0..resamples.max(1))
         .map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64)
         .collect();
@@ -465,28 +468,6 @@ fn pooled_within_variance(seq: &[(usize, f64)]) -> f64 {
     let all: Vec<f64> = seq.iter().map(|x| x.1).collect();
     let m = all.iter().sum::<f64>() / all.len() as f64;
     all.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (all.len().max(2) - 1) as f64
-}
-
-const fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// SplitMix64: small, fast, and fixed, so intervals never change between versions.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        splitmix(self.0.wrapping_sub(0x9e37_79b9_7f4a_7c15))
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2⁻³² for n < 2³²).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //! Wire reprints with a new headline, dateline or last sentence score 0.8–0.95 on 5-word
 //! shingles; distinct articles on the same event score below 0.05.
 
+use crate::hash::{fnv1a, splitmix64, FNV_OFFSET, FNV_PRIME, GOLDEN_GAMMA};
+
 /// Words per shingle.
 pub const SHINGLE: usize = 5;
 /// Minima per signature.
@@ -48,7 +50,7 @@ fn densify(mins: &mut [u64]) {
         let mut attempt = 0u64;
         loop {
             let pick =
-                (splitmix(DENSIFY_SEED ^ ((bin as u64) << 32 | attempt)) as usize) % mins.len();
+                (splitmix64(DENSIFY_SEED ^ ((bin as u64) << 32 | attempt)) as usize) % mins.len();
             if full[pick] {
                 mins[bin] = mins[pick];
                 break;
@@ -78,8 +80,8 @@ impl MinHash {
         let width = SHINGLE.min(words.len());
         for window in words.windows(width) {
             // Order matters: each earlier word is rotated further before the final mix.
-            let h = splitmix(window.iter().fold(0u64, |h, &w| {
-                h.rotate_left(17) ^ w.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            let h = splitmix64(window.iter().fold(0u64, |h, &w| {
+                h.rotate_left(17) ^ w.wrapping_mul(GOLDEN_GAMMA)
             }));
             let (bin, value) = ((h >> VALUE_BITS) as usize, h & VALUE_MASK);
             if value < mins[bin] {
@@ -115,9 +117,9 @@ impl MinHash {
             .chunks(ROWS)
             .enumerate()
             .map(|(b, rows)| {
-                let mut h = fnv(FNV_OFFSET, &(b as u64).to_le_bytes());
+                let mut h = fnv1a(FNV_OFFSET, &(b as u64).to_le_bytes());
                 for r in rows {
-                    h = fnv(h, &r.to_le_bytes());
+                    h = fnv1a(h, &r.to_le_bytes());
                 }
                 h as i64
             })
@@ -141,24 +143,6 @@ impl MinHash {
         ))
     }
 }
-
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
-    h
-}
-
-const fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// The hash of every word of `text` (a run of alphanumeric characters), lowercased: FNV-1a
 /// over each character's lowercase form, one byte for ASCII, four otherwise. Sixty-four bytes
@@ -256,7 +240,7 @@ impl WordScan {
                     h = fnv_ascii_lowercase(h, bytes, i, end);
                     i = end;
                 } else {
-                    h = fnv(h, &[b.to_ascii_lowercase()]);
+                    h = fnv1a(h, &[b.to_ascii_lowercase()]);
                     i += 1;
                 }
                 in_word = true;
@@ -313,9 +297,9 @@ fn ascii_alnum_mask(block: &[u8]) -> Option<u64> {
 fn fnv_char(mut h: u64, c: char) -> u64 {
     for l in c.to_lowercase() {
         h = if l.is_ascii() {
-            fnv(h, &[l as u8])
+            fnv1a(h, &[l as u8])
         } else {
-            fnv(h, &(l as u32).to_le_bytes())
+            fnv1a(h, &(l as u32).to_le_bytes())
         };
     }
     h
@@ -337,7 +321,7 @@ fn fnv_ascii_lowercase(mut h: u64, bytes: &[u8], start: usize, end: usize) -> u6
         }
         _ => bytes[start..end]
             .iter()
-            .fold(h, |h, &c| fnv(h, &[c | 0x20])),
+            .fold(h, |h, &c| fnv1a(h, &[c | 0x20])),
     }
 }
 
@@ -443,7 +427,7 @@ mod tests {
         let vocab: Vec<String> = (0..500).map(|i| format!("w{i}")).collect();
         let mut state = 7u64;
         let mut next = || {
-            state = splitmix(state);
+            state = splitmix64(state);
             (state % 500) as usize
         };
         for len in [40usize, 300, 3000] {

@@ -46,6 +46,7 @@ use sha2::{Digest, Sha256};
 
 use crate::article::{Article, Evidence, Label, Score};
 use crate::error::{Error, Result};
+use crate::hash::{hex, sha256_hex};
 use dedup::MinHash;
 
 /// How long a connection waits for a lock held by another process before failing.
@@ -73,7 +74,7 @@ impl ModelInfo {
     pub fn new(id: &str, card_markdown: &str, card_json: &str) -> ModelInfo {
         ModelInfo {
             id: id.to_string(),
-            hash: hex(&Sha256::digest(card_json.as_bytes())),
+            hash: sha256_hex(card_json.as_bytes()),
             card_markdown: card_markdown.to_string(),
             card_json: card_json.to_string(),
         }
@@ -1062,10 +1063,6 @@ fn content_hash(a: &Article) -> String {
     hex(&h.finalize())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -1080,6 +1077,7 @@ fn strip(e: Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
 
     /// Clusters as the rule states them: each article joins the cluster of the most similar
     /// earlier article sharing a band key, at or above the threshold (ties to the smallest
@@ -1192,13 +1190,8 @@ mod tests {
     /// sharing a directory entry, and sets grown in steps; and refuses to grow past its limit.
     #[test]
     fn key_set_contains_what_was_added() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            state as i64
-        };
+        let mut rng = SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64() as i64;
         let mut set = KeySet::default();
         let mut all = rustc_hash::FxHashSet::default();
         assert!(!set.contains(0));
