@@ -115,7 +115,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// Writes a contribution with the digits it has. Its factors (feature values, IDF, weights) are
 /// `f32`, so it is good to about seven significant digits, and the seventeen of an `f64` are
 /// noise: it is written as the shortest decimal that reads back as the same `f32` (at most nine
-/// significant digits; the run.sh corpus's output 65.9 → 60.7 MB). A value `f32` cannot hold
+/// significant digits, which also keeps the output small). A value `f32` cannot hold
 /// (beyond its largest, or so small it would become 0) is written as the `f64` it is, so no
 /// contribution changes sign or vanishes.
 fn f32_precision<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -133,8 +133,8 @@ fn f32_precision<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::
 pub struct TermContribution {
     /// Human-readable feature name (stemmed n-gram, context term or lexicon feature).
     pub term: String,
-    /// Weight × value: its share of the logit (written with `f32`'s precision, see
-    /// [`f32_precision`]).
+    /// Weight × value: its share of the logit (written as the shortest decimal that reads back
+    /// as the same `f32`: its factors are `f32`).
     #[serde(serialize_with = "f32_precision")]
     pub contribution: f64,
 }
@@ -149,7 +149,7 @@ pub struct Evidence {
     /// Byte offset one past its end.
     pub end: usize,
     /// Sum of the contributions of every feature occurrence in the sentence (logit units;
-    /// written with `f32`'s precision, see [`f32_precision`]).
+    /// written as the shortest decimal that reads back as the same `f32`).
     #[serde(serialize_with = "f32_precision")]
     pub contribution: f64,
     /// The terms in the sentence that contributed most, largest magnitude first.

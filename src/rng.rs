@@ -1,7 +1,7 @@
 //! The pseudo-random generator of stance: SplitMix64 from a seed. Choices made at random
 //! (bootstrap resamples, generated test and bench inputs) draw from it, so the same seed gives
 //! the same choices in every run and every version. Cross-validation folds alone still draw
-//! from the generator they were first drawn with ([`FoldLcg`]'s documentation says why).
+//! from the generator they were first drawn with (`FoldLcg`, whose documentation says why).
 
 use crate::hash::{mix64, GOLDEN_GAMMA};
 

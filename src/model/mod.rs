@@ -1,7 +1,6 @@
 //! Sparse L2-regularised logistic regression on linfa's traits, trained by a diagonally
-//! preconditioned L-BFGS ([`lbfgs`])
-//! over CSR rows (`sprs`), plus evaluation metrics. Knows nothing about text: it sees rows of
-//! numbers and labels.
+//! preconditioned L-BFGS (`lbfgs.rs`) over CSR rows (`sprs`), plus evaluation metrics. Knows
+//! nothing about text: it sees rows of numbers and labels.
 //!
 //! Which class is positive is stored in the model (`positive`), never inferred from class
 //! frequencies, so the sign of the score cannot flip with the balance of the training data.
