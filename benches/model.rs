@@ -11,7 +11,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use ndarray::Array1;
-use stance::features::Row;
 use stance::model::{LogisticParams, SparseRecords};
 use stance::{Classifier, Label};
 
@@ -67,9 +66,12 @@ fn score(c: &mut Criterion) {
     group.finish();
 }
 
+/// A row as column indices (increasing) and values.
+type SparseRow = (Vec<u32>, Vec<f32>);
+
 /// `n` unit-length rows of `nnz` distinct columns out of `ncols`, labelled by the sign of
 /// their product with a hidden weight vector plus a little noise; fixed seed.
-fn synthetic(n: usize, ncols: usize, nnz: usize) -> (Vec<Row>, Array1<Label>) {
+fn synthetic(n: usize, ncols: usize, nnz: usize) -> (Vec<SparseRow>, Array1<Label>) {
     let mut rng = stance::rng::SplitMix64::new(0x5eed);
     let mut next = move || rng.next_u64();
     let mut uniform = move || (next() % 1_000_000) as f64 / 1_000_000.0;
@@ -99,7 +101,7 @@ fn synthetic(n: usize, ncols: usize, nnz: usize) -> (Vec<Row>, Array1<Label>) {
         } else {
             Label::Confrontational
         });
-        rows.push(Row { indices, values });
+        rows.push((indices, values));
     }
     (rows, Array1::from(targets))
 }
@@ -107,7 +109,8 @@ fn synthetic(n: usize, ncols: usize, nnz: usize) -> (Vec<Row>, Array1<Label>) {
 fn fit(c: &mut Criterion) {
     let (n, ncols, nnz) = (2_000usize, 20_000usize, 30usize);
     let (rows, targets) = synthetic(n, ncols, nnz);
-    let records = SparseRecords::from_rows(&rows, ncols).expect("synthetic rows");
+    let records = SparseRecords::from_rows(rows.iter().map(|(i, v)| (&i[..], &v[..])), ncols)
+        .expect("synthetic rows");
     let data = DatasetBase::new(records, targets);
     let params = LogisticParams::default();
     let mut group = c.benchmark_group("model_fit");

@@ -17,11 +17,11 @@ use crate::article::{Article, Evidence, Label, Score, TermContribution};
 use crate::error::{Error, Result};
 use crate::features::lexicon::{Lexicon, BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
 use crate::features::{
-    sublinear, DocFeatures, Extracted, Extractor, InternedDocs, Names, SubsetVectoriser,
-    Vectoriser, VectoriserParams, NO_COLUMN, N_DENSE,
+    effective_sentences, sublinear, DocFeatures, Extracted, Extractor, InternedDocs, Names,
+    SubsetVectoriser, Vectoriser, VectoriserParams, NO_COLUMN, N_DENSE,
 };
 use crate::hash::{hex, sha256_hex};
-use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression};
+use crate::model::{sigmoid, BinaryMetrics, LogisticParams, LogisticRegression, SparseRecords};
 use crate::rng::FoldLcg;
 
 /// Version of the model file format this build reads and writes.
@@ -656,17 +656,6 @@ fn best_first<T>(v: &mut Vec<T>, k: usize, mut cmp: impl FnMut(&T, &T) -> std::c
     v.sort_by(cmp);
 }
 
-/// The effective number of sentences of weights summing to 1: `1 / Σ w²` (1 for one sentence,
-/// n for n equal weights; 1 for no sentence at all).
-pub fn effective_sentences(weights: &[f32]) -> f64 {
-    let s: f64 = weights.iter().map(|&w| w as f64 * w as f64).sum();
-    if s > 0.0 {
-        1.0 / s
-    } else {
-        1.0
-    }
-}
-
 /// Articles handed to a worker at a time.
 const BATCH: usize = 64;
 
@@ -872,7 +861,8 @@ fn fit_subset(
     let vectoriser = prepared
         .docs
         .fit(params.vectoriser.clone(), subset, names)?;
-    let records = vectoriser.records(&prepared.docs, subset)?;
+    let rows = vectoriser.records(&prepared.docs, subset);
+    let records = SparseRecords::from_csr(rows.shape, rows.indptr, rows.indices, rows.values)?;
     let targets = Array1::from(
         subset
             .iter()
@@ -1322,13 +1312,6 @@ mod tests {
         let c = Classifier::builtin()
             .expect("the shipped model loads with the shipped gazetteer and lexicon");
         assert!(c.card().records_used > 1000);
-    }
-
-    #[test]
-    fn effective_sentences_counts_equal_weights() {
-        assert_eq!(effective_sentences(&[1.0]), 1.0);
-        assert!((effective_sentences(&[0.25; 4]) - 4.0).abs() < 1e-9);
-        assert_eq!(effective_sentences(&[]), 1.0);
     }
 
     #[test]

@@ -1,11 +1,22 @@
 //! stance scores how conciliatory or confrontational news articles are toward a named
 //! counterpart, and tracks that stance over time.
 //!
+//! # Layout
+//!
 //! The pipeline runs one way: [`text`] (tokens, sentences, stems, negation) → [`actors`]
 //! (who is mentioned) → [`features`] (role-masked sparse rows plus lexicon features) →
-//! [`model`] (sparse logistic regression on linfa's traits) → [`classifier`] (the versioned
-//! artifact that joins them and explains each score) → [`store`] and [`report`] (articles over
-//! time, charts).
+//! [`model`] (sparse logistic regression on linfa's traits; knows nothing about text) →
+//! [`classifier`] (the versioned artifact that joins features and model, the only place they
+//! meet, and explains each score) → [`store`] (articles and scores in SQLite) → [`report`]
+//! (trends, charts, documents); the `stance` binary's command line sits on top.
+//!
+//! Dependencies follow that order and never point back. Below the pipeline sit the leaves
+//! every stage may use: [`error`] (the error type), [`hash`] (fixed hash functions), [`rng`]
+//! (the seeded generator) and [`article`] (articles, labels and scores as plain data, and the
+//! readers). So the full order, lowest first, is: [`error`], [`hash`], [`rng`], [`article`],
+//! [`text`], [`actors`], [`features`], [`model`], [`classifier`], [`store`], [`report`].
+//! A module uses only modules before it; `tests/layering.rs` reads every `crate::` path under
+//! `src/` and fails on one that points later.
 //!
 //! # Examples
 //!

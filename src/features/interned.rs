@@ -6,9 +6,10 @@
 use rustc_hash::FxHashMap;
 
 use super::N_DENSE;
-use super::{sublinear, sum_by_key, DocFeatures, Names, Row, Vectoriser, VectoriserParams};
+use super::{
+    sublinear, sum_by_key, CsrRows, DocFeatures, Names, Row, Vectoriser, VectoriserParams,
+};
 use crate::error::Result;
-use crate::model::SparseRecords;
 
 /// Marks an id outside a subset's vocabulary.
 const ABSENT: u32 = u32::MAX;
@@ -174,7 +175,7 @@ impl SubsetVectoriser {
     }
 
     /// The rows of the documents `subset`, as one CSR matrix (no per-row allocation).
-    pub fn records(&self, docs: &InternedDocs, subset: &[usize]) -> Result<SparseRecords> {
+    pub fn records(&self, docs: &InternedDocs, subset: &[usize]) -> CsrRows {
         let (mut acc, mut cols) = (Vec::new(), Vec::new());
         let mut all = Row::default();
         let mut indptr = Vec::with_capacity(subset.len() + 1);
@@ -183,12 +184,12 @@ impl SubsetVectoriser {
             self.append_row(docs, d, &mut acc, &mut cols, &mut all);
             indptr.push(all.indices.len());
         }
-        SparseRecords::from_csr(
-            (subset.len(), self.vectoriser.n_features()),
+        CsrRows {
+            shape: (subset.len(), self.vectoriser.n_features()),
             indptr,
-            all.indices,
-            all.values,
-        )
+            indices: all.indices,
+            values: all.values,
+        }
     }
 
     /// Appends document `doc`'s row to `out`, with scratch buffers `acc` and `cols`.
@@ -271,17 +272,13 @@ mod tests {
             for (d, doc) in docs.iter().enumerate() {
                 assert_eq!(by_key.transform(doc), by_id.row(&interned, d));
             }
-            let m = by_id.records(&interned, &subset).unwrap().matrix;
+            let m = by_id.records(&interned, &subset);
+            assert_eq!(m.shape, (subset.len(), by_key.n_features()));
             for (r, &d) in subset.iter().enumerate() {
                 let row = by_key.transform(&docs[d]);
-                let got = m.outer_view(r).unwrap();
-                let got: Vec<(usize, f32)> = got.iter().map(|(c, &v)| (c, v)).collect();
-                let want: Vec<(usize, f32)> = row
-                    .indices
-                    .iter()
-                    .map(|&c| c as usize)
-                    .zip(row.values)
-                    .collect();
+                let (a, b) = (m.indptr[r], m.indptr[r + 1]);
+                let got = (m.indices[a..b].to_vec(), m.values[a..b].to_vec());
+                let want = (row.indices, row.values);
                 assert_eq!(got, want);
             }
         }

@@ -126,11 +126,10 @@ impl DocFeatures {
         }
     }
 
-    /// The effective number of sentences (`1 / Σ weight²`), see
-    /// [`crate::classifier::effective_sentences`].
+    /// The effective number of sentences (`1 / Σ weight²`), see [`effective_sentences`].
     pub fn effective_sentences(&self) -> f64 {
         let w: Vec<f32> = self.sentences.iter().map(|s| s.0).collect();
-        crate::classifier::effective_sentences(&w)
+        effective_sentences(&w)
     }
 
     /// Distinct keys of the document, sorted.
@@ -144,6 +143,31 @@ impl DocFeatures {
         k.dedup();
         k
     }
+}
+
+/// The effective number of sentences of weights summing to 1: `1 / Σ w²` (1 for one sentence,
+/// n for n equal weights; 1 for no sentence at all).
+pub fn effective_sentences(weights: &[f32]) -> f64 {
+    let s: f64 = weights.iter().map(|&w| w as f64 * w as f64).sum();
+    if s > 0.0 {
+        1.0 / s
+    } else {
+        1.0
+    }
+}
+
+/// Rows in compressed sparse row form: row `r`'s columns are `indices[indptr[r]..indptr[r + 1]]`
+/// (increasing) and its values the same range of `values`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CsrRows {
+    /// Rows and columns.
+    pub shape: (usize, usize),
+    /// Where each row starts in `indices` and `values`, then their length.
+    pub indptr: Vec<usize>,
+    /// Column indices.
+    pub indices: Vec<u32>,
+    /// Values, one per index.
+    pub values: Vec<f32>,
 }
 
 /// A sparse row: strictly increasing column indices and their values.
@@ -412,6 +436,13 @@ impl Vectoriser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_sentences_counts_equal_weights() {
+        assert_eq!(effective_sentences(&[1.0]), 1.0);
+        assert!((effective_sentences(&[0.25; 4]) - 4.0).abs() < 1e-9);
+        assert_eq!(effective_sentences(&[]), 1.0);
+    }
 
     /// The index keeps bigrams apart from the rest, by name. `get` finds every key; the bigram
     /// lookup finds bigrams, and any key when some name is missing; neither finds an absent key.

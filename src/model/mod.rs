@@ -27,21 +27,23 @@ pub struct SparseRecords {
 }
 
 impl SparseRecords {
-    /// Builds CSR records from rows of `(indices, values)` with `ncols` columns.
+    /// Builds CSR records with `ncols` columns from rows given as `(indices, values)`.
     ///
     /// # Errors
     /// [`Error::InvalidParams`] when an index is out of range or indices are not increasing.
-    pub fn from_rows(rows: &[crate::features::Row], ncols: usize) -> Result<Self> {
-        let mut indptr = Vec::with_capacity(rows.len() + 1);
+    pub fn from_rows<'a>(
+        rows: impl IntoIterator<Item = (&'a [u32], &'a [f32])>,
+        ncols: usize,
+    ) -> Result<Self> {
+        let mut indptr = vec![0usize];
         let mut indices = Vec::new();
         let mut data = Vec::new();
-        indptr.push(0usize);
-        for r in rows {
-            indices.extend_from_slice(&r.indices);
-            data.extend_from_slice(&r.values);
+        for (i, v) in rows {
+            indices.extend_from_slice(i);
+            data.extend_from_slice(v);
             indptr.push(indices.len());
         }
-        Self::from_csr((rows.len(), ncols), indptr, indices, data)
+        Self::from_csr((indptr.len() - 1, ncols), indptr, indices, data)
     }
 
     /// Builds CSR records from their parts: row pointers, column indices, values.
@@ -496,7 +498,11 @@ impl PredictInplace<SparseRecords, Array1<f64>> for LogisticRegression {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::Row;
+
+    /// Records from rows of (column indices, increasing; values).
+    fn records(rows: &[(Vec<u32>, Vec<f32>)], ncols: usize) -> SparseRecords {
+        SparseRecords::from_rows(rows.iter().map(|(i, v)| (&i[..], &v[..])), ncols).unwrap()
+    }
 
     fn toy(flip_order: bool, extra_negatives: usize) -> (SparseRecords, Array1<Label>) {
         // Column 0 marks conciliatory rows, column 1 confrontational ones.
@@ -504,10 +510,10 @@ mod tests {
         let mut labels = vec![];
         for i in 0..(6 + extra_negatives) {
             let conc = i < 3;
-            rows.push(Row {
-                indices: vec![if conc { 0 } else { 1 }, 2],
-                values: vec![1.0, (i % 3) as f32 * 0.1],
-            });
+            rows.push((
+                vec![if conc { 0 } else { 1 }, 2],
+                vec![1.0, (i % 3) as f32 * 0.1],
+            ));
             labels.push(if conc {
                 Label::Conciliatory
             } else {
@@ -518,10 +524,7 @@ mod tests {
             rows.reverse();
             labels.reverse();
         }
-        (
-            SparseRecords::from_rows(&rows, 3).unwrap(),
-            Array1::from(labels),
-        )
+        (records(&rows, 3), Array1::from(labels))
     }
 
     #[test]
@@ -562,17 +565,17 @@ mod tests {
         for i in 0..300usize {
             let a = (i * 7919) % 97;
             let b = (i * 104_729) % 89 + 97;
-            rows.push(Row {
-                indices: vec![(a % 5) as u32, a as u32 + 5, b as u32 + 5],
-                values: vec![0.5, 1.0, ((i % 7) as f32 + 1.0) / 7.0],
-            });
+            rows.push((
+                vec![(a % 5) as u32, a as u32 + 5, b as u32 + 5],
+                vec![0.5, 1.0, ((i % 7) as f32 + 1.0) / 7.0],
+            ));
             labels.push(if (a + b) % 3 == 0 {
                 Label::Conciliatory
             } else {
                 Label::Confrontational
             });
         }
-        let x = SparseRecords::from_rows(&rows, 5 + 97 + 89).unwrap();
+        let x = records(&rows, 5 + 97 + 89);
         let d = DatasetBase::new(x, Array1::from(labels));
         let one = LogisticParams::default().fit(&d).unwrap();
         for threads in [2, 3, 8] {
@@ -595,11 +598,8 @@ mod tests {
 
     #[test]
     fn rejects_a_single_class() {
-        let rows = vec![Row {
-            indices: vec![0],
-            values: vec![1.0],
-        }];
-        let x = SparseRecords::from_rows(&rows, 1).unwrap();
+        let rows = vec![(vec![0], vec![1.0])];
+        let x = records(&rows, 1);
         let err = LogisticParams::default()
             .fit(&DatasetBase::new(
                 x,
@@ -621,10 +621,7 @@ mod tests {
             let a = ((i * 37) % 17) as f32 / 17.0;
             let b = ((i * 11) % 13) as f32 / 13.0;
             let conc = a - b + 0.1 * (((i * 7) % 5) as f32 - 2.0) > 0.0;
-            rows.push(Row {
-                indices: vec![0, 1],
-                values: vec![a, b],
-            });
+            rows.push((vec![0, 1], vec![a, b]));
             labels.push(if conc {
                 Label::Conciliatory
             } else {
@@ -633,7 +630,7 @@ mod tests {
             dense.extend([a as f64, b as f64]);
             targets.push(conc);
         }
-        let x = SparseRecords::from_rows(&rows, 2).unwrap();
+        let x = records(&rows, 2);
         let ours = LogisticParams::default()
             .l2(0.0)
             .balanced(false)
@@ -651,7 +648,7 @@ mod tests {
         // correlation sign rather than trusting its class order.
         let mut agree = 0;
         for (i, r) in rows.iter().enumerate() {
-            let ours_p = ours.probability(&[0, 1], &r.values);
+            let ours_p = ours.probability(&[0, 1], &r.1);
             let theirs_p = if theirs.labels().pos.class {
                 pd[i]
             } else {
