@@ -274,6 +274,20 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
     ))
 }
 
+/// Reads every record of the given files, in order.
+///
+/// # Errors
+/// The first read error, naming file and line.
+pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Article>> {
+    let mut out = Vec::new();
+    for p in paths {
+        for item in read_path(p)? {
+            out.push(item?.1);
+        }
+    }
+    Ok(out)
+}
+
 /// A streaming reader of articles; yields one `Result` per record, in file order.
 pub struct ArticleReader {
     inner: Inner,

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stance::classifier::{evaluate, read_all};
+use stance::article::read_all;
+use stance::classifier::evaluate;
 
 use super::common::load_model;
 

@@ -5,9 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use stance::article::read_all;
 use stance::classifier::{
-    evaluate, file_sha256, read_all, train, FileMetrics, ModelCard, Progress, TrainParams,
-    TrainingFile,
+    evaluate, file_sha256, train, FileMetrics, ModelCard, Progress, TrainParams, TrainingFile,
 };
 use stance::features::VectoriserParams;
 use stance::model::LogisticParams;

@@ -1,0 +1,127 @@
+//! The model file: its format name and version, the analyser it records, and parsing with
+//! checks (the version, the parameters, the arrays' lengths, the data the model was trained
+//! with). A file that is not a model of this version is parsed again as plain JSON to say why.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::card::ModelCard;
+use super::train::TrainParams;
+use crate::actors::BUILTIN_GAZETTEER;
+use crate::error::{Error, Result};
+use crate::features::lexicon::{BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
+use crate::features::Vectoriser;
+use crate::hash::hex;
+use crate::model::LogisticRegression;
+
+/// Version of the model file format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Value of the `format` field that marks a stance model file.
+pub const FORMAT_NAME: &str = "stance-model";
+/// The default model compiled into the library (`models/default/model.json`).
+pub const BUILTIN_MODEL: &[u8] = include_bytes!("../../models/default/model.json");
+/// How text is analysed before vectorising; stored in the model so scoring replays training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Analyser {
+    /// English: NFKD folding, Snowball stems, negation scope, gazetteer role masking, the
+    /// shipped cue lexicon. `data_sha256` fingerprints the gazetteer and lexicon it used.
+    English {
+        /// Words counted on each side of a counterpart mention.
+        context_window: usize,
+        /// SHA-256 of the gazetteer and lexicon files the model was trained with.
+        data_sha256: String,
+    },
+}
+
+/// Fingerprint of the built-in gazetteer and lexicon.
+pub fn builtin_data_sha256() -> String {
+    let mut h = Sha256::new();
+    for part in [
+        BUILTIN_GAZETTEER,
+        BUILTIN_VALENCE,
+        BUILTIN_CUES,
+        BUILTIN_MODIFIERS,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// The saved artifact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ModelFile {
+    pub(super) format: String,
+    pub(super) format_version: u32,
+    pub(super) analyser: Analyser,
+    pub(super) params: TrainParams,
+    /// |score| below this is labelled neutral.
+    pub(super) neutral_band: f64,
+    pub(super) vectoriser: Vectoriser,
+    pub(super) model: LogisticRegression,
+    pub(super) card: ModelCard,
+}
+
+impl ModelFile {
+    /// Parses and checks a model file, and builds its column index.
+    pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<ModelFile> {
+        let bad = |message: String| Error::BadModel {
+            path: path.to_path_buf(),
+            message,
+        };
+        // A well-formed model of this version parses in one typed pass; anything else is
+        // parsed again as plain JSON to say what is wrong with it.
+        let typed = serde_json::from_slice::<ModelFile>(bytes)
+            .ok()
+            .filter(|f| f.format == FORMAT_NAME && f.format_version == FORMAT_VERSION);
+        let mut file = match typed {
+            Some(file) => file,
+            None => ModelFile::diagnose(bytes).map_err(bad)?,
+        };
+        file.params = TrainParams {
+            vectoriser: file.params.vectoriser.clone().check()?,
+            model: file.params.model.clone().check()?,
+            ..file.params
+        };
+        file.vectoriser.validate().map_err(|e| bad(e.to_string()))?;
+        if file.model.weights.len() != file.vectoriser.n_features() {
+            return Err(bad(format!(
+                "{} weights for {} features",
+                file.model.weights.len(),
+                file.vectoriser.n_features()
+            )));
+        }
+        let Analyser::English { data_sha256, .. } = &file.analyser;
+        if *data_sha256 != builtin_data_sha256() {
+            return Err(bad(
+                "trained with a different gazetteer or lexicon than this build ships; retrain it with `stance train`".into(),
+            ));
+        }
+        file.vectoriser.build_index();
+        Ok(file)
+    }
+
+    /// Parses a model file that did not parse as one of this version, and says why not.
+    fn diagnose(bytes: &[u8]) -> std::result::Result<ModelFile, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a stance model (invalid JSON: {e})"))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err("not a stance model (no \"format\": \"stance-model\")".into());
+        }
+        match value.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => {
+                return Err(format!(
+                    "format version {v}, but this stance reads version {FORMAT_VERSION}; retrain the model"
+                ))
+            }
+            None => return Err("missing format_version".into()),
+        }
+        serde_json::from_value(value).map_err(|e| format!("malformed model: {e}"))
+    }
+}
