@@ -6,6 +6,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::cluster::{assign_cluster, PendingBands};
 use super::dedup::MinHash;
 use super::sql_err;
 use crate::error::{Error, Result};
@@ -151,11 +152,11 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
             .map_err(sql_err)?;
         it.collect::<rusqlite::Result<_>>().map_err(sql_err)?
     };
-    let mut held = super::PendingBands::new();
+    let mut held = PendingBands::new();
     for (id, text) in rows {
         let sig = MinHash::of_text(&text);
         let keys = sig.bands();
-        let cluster = super::assign_cluster(tx, &id, &sig, &keys, &mut held)?;
+        let cluster = assign_cluster(tx, &id, &sig, &keys, &mut held)?;
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
@@ -164,4 +165,99 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
         held.add(tx, &id, sig, keys, &cluster)?;
     }
     held.write(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::{dedup, Store};
+
+    const WIRE: &str = "Cuba on Tuesday rejected a United States offer of talks on migration, \
+        saying new sanctions announced last month made any dialogue impossible while Washington \
+        kept what officials called an economic war against the island and its people.";
+
+    /// Writes a store of schema `version` (1 or 2) holding three articles, two of them copies
+    /// of one wire story. In version 2 they carry stale signatures, clusters and band rows
+    /// (all three claimed as one cluster) that the migration must replace.
+    fn write_old_store(path: &Path, version: u32) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(V1).unwrap();
+        if version == 2 {
+            conn.execute_batch(V1_TO_V2).unwrap();
+        }
+        conn.execute("INSERT INTO schema_version VALUES (?1)", params![version])
+            .unwrap();
+        for (id, text) in [
+            ("a", WIRE.to_string()),
+            ("b", format!("{WIRE} Officials gave no date.")),
+            ("c", "Beijing and Manila signed a hotline agreement.".into()),
+        ] {
+            conn.execute(
+                "INSERT INTO articles (id, date, content_hash, text, source, added)
+                 VALUES (?1, '2025-10-14', 'h', ?2, 'old.jsonl', 'then')",
+                params![id, text],
+            )
+            .unwrap();
+            if version == 2 {
+                conn.execute(
+                    "UPDATE articles SET minhash = x'00', cluster = 'a' WHERE id = ?1",
+                    params![id],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO minhash_bands (band, hash, article_id) VALUES (0, 1, ?1)",
+                    params![id],
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn migrates_a_version_1_store_and_clusters_its_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        write_old_store(&path, 1);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT);
+        let counts = store.counts().unwrap();
+        assert_eq!((counts.articles, counts.clusters), (3, 2));
+        assert_eq!(store.cluster_size("a").unwrap(), 2);
+        drop(store);
+        // Opening again is a no-op.
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), counts);
+    }
+
+    #[test]
+    fn migrates_a_version_2_store_by_re_signing_every_article() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        write_old_store(&path, 2);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        let counts = store.counts().unwrap();
+        assert_eq!((counts.articles, counts.clusters), (3, 2));
+        assert_eq!(store.cluster_size("a").unwrap(), 2);
+        assert_eq!(store.cluster_size("c").unwrap(), 1);
+        let bands: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM minhash_bands", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(bands, 3 * dedup::BANDS as i64);
+    }
+
+    #[test]
+    fn refuses_a_store_from_a_newer_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Store::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
+        let err = Store::open(&path).err().unwrap().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+    }
 }
