@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use stance::report::chart::{self, ChartSpec, Series};
 use stance::report::document::{self, ReportMeta};
 use stance::report::trend::{Bucket, TrendParams};
-use stance::report::{analyse, Analysis};
+use stance::report::{analyse, SeriesAnalysis};
 use stance::store::ScoredArticle;
 use stance::{Evidence, Label};
 
@@ -39,7 +39,7 @@ fn row(id: &str, date: NaiveDate, cluster: &str, score: f64) -> ScoredArticle {
 
 /// A year of months: warm until July, cold from August, a thin April, a 4-copy cluster in
 /// October.
-fn synthetic_year() -> Analysis {
+fn synthetic_year() -> SeriesAnalysis {
     let mut rows = Vec::new();
     for m in 1..=12u32 {
         let n = if m == 4 { 1 } else { 4 };
@@ -58,7 +58,7 @@ fn synthetic_year() -> Analysis {
     analyse("Cuba → United States", rows, &params)
 }
 
-fn spec(a: &Analysis) -> ChartSpec {
+fn spec(a: &SeriesAnalysis) -> ChartSpec {
     let series = [Series {
         name: a.name.clone(),
         trend: &a.trend,

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use stance::report::chart::{self, ChartSpec, Series};
 use stance::report::trend::{Bucket, TrendParams};
-use stance::report::{analyse, document, series_name, Analysis};
+use stance::report::{analyse, document, series_name, SeriesAnalysis};
 use stance::store::{Selection, Store};
 
 use super::common::write_atomically;
@@ -59,7 +59,7 @@ pub struct TrendArgs {
 
 /// The analyses of every requested series, with the settings and the model(s) they used.
 pub(crate) struct Analysed {
-    pub analyses: Vec<Analysis>,
+    pub analyses: Vec<SeriesAnalysis>,
     pub params: TrendParams,
     pub model_ids: Vec<String>,
     pub bucket: Bucket,
@@ -213,7 +213,7 @@ pub(crate) fn chart_spec(an: &Analysed) -> ChartSpec {
 }
 
 /// The chart series of a set of analyses.
-pub(crate) fn series_of(analyses: &[Analysis]) -> Vec<Series<'_>> {
+pub(crate) fn series_of(analyses: &[SeriesAnalysis]) -> Vec<Series<'_>> {
     analyses
         .iter()
         .map(|a| Series {

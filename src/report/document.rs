@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Analysis, Movers};
+use super::{Movers, SeriesAnalysis};
 
 /// Everything a report page shows besides the analyses.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ fn fmt_mean(m: Option<f64>) -> String {
     m.map_or_else(|| "—".into(), |m| format!("{m:+.2}"))
 }
 
-fn shift_heading(a: &Analysis, m: &Movers) -> String {
+fn shift_heading(a: &SeriesAnalysis, m: &Movers) -> String {
     let p = &a.trend.periods[m.shift.period];
     format!(
         "{}: {} {:+.2} (level {:+.2} → {:+.2})",
@@ -69,7 +69,7 @@ fn md_cell(s: &str) -> String {
 }
 
 /// The Markdown report.
-pub fn markdown(meta: &ReportMeta, analyses: &[Analysis]) -> String {
+pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", meta.title);
     let _ = writeln!(s, "![Stance trend]({})\n", meta.chart_png);
@@ -340,7 +340,7 @@ fn inline(t: &str) -> String {
 }
 
 /// The self-contained HTML page: the report with the SVG chart inline.
-pub fn html(meta: &ReportMeta, analyses: &[Analysis], svg: &str) -> String {
+pub fn html(meta: &ReportMeta, analyses: &[SeriesAnalysis], svg: &str) -> String {
     let md = markdown(meta, analyses);
     let body = markdown_to_html(&md);
     // Replace the PNG reference with the inline SVG so the page needs no other file.
@@ -370,7 +370,7 @@ code {{ background: #f4f4f4; padding: 0 0.2em; }}\n\
 }
 
 /// The periods of every analysis as CSV, with the method notes as leading `#` lines.
-pub fn csv(notes: &[String], analyses: &[Analysis]) -> String {
+pub fn csv(notes: &[String], analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
     for n in notes {
         let _ = writeln!(s, "# {n}");
@@ -410,7 +410,7 @@ pub fn csv(notes: &[String], analyses: &[Analysis]) -> String {
 }
 
 /// The plain-text summary `stance trend` prints: per series, the shifts and what moved them.
-pub fn text_summary(analyses: &[Analysis]) -> String {
+pub fn text_summary(analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
     for a in analyses {
         let articles: usize = a.trend.periods.iter().map(|p| p.articles).sum();

@@ -24,7 +24,7 @@ pub const MOVER_WINDOW: usize = 3;
 /// One series (actor → counterpart under one model) analysed: its rows, trend, movers and
 /// near-duplicate clusters.
 #[derive(Debug, Clone)]
-pub struct Analysis {
+pub struct SeriesAnalysis {
     /// Display name, e.g. `Cuba → United States`.
     pub name: String,
     /// The rows it was computed from, by date.
@@ -77,7 +77,7 @@ pub struct Cluster {
 }
 
 /// Analyses one series: trend, shifts, their movers and its near-duplicate clusters.
-pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -> Analysis {
+pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -> SeriesAnalysis {
     let obs: Vec<Observation> = articles
         .iter()
         .map(|a| Observation {
@@ -154,7 +154,7 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
         .collect();
     clusters.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.date.cmp(&b.date)));
 
-    Analysis {
+    SeriesAnalysis {
         name: name.to_string(),
         articles,
         trend,
