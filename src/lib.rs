@@ -51,7 +51,6 @@ pub mod classifier;
 pub mod error;
 pub mod features;
 pub mod hash;
-pub mod large_pages;
 pub mod model;
 pub mod report;
 pub mod rng;
