@@ -256,6 +256,7 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
                 path: path.to_path_buf(),
                 line,
                 message: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                source: None,
             }
         })?;
         let id = path
@@ -367,6 +368,7 @@ impl Iterator for ArticleReader {
                                 path: path.clone(),
                                 line: *line,
                                 message: e.to_string(),
+                                source: None,
                             }
                         } else {
                             Error::io(path.clone(), e)
@@ -385,12 +387,14 @@ impl Iterator for ArticleReader {
                 if record.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                let result =
-                    parse_record(record, check_labels).map_err(|message| Error::BadRecord {
+                let result = parse_record(record, check_labels).map_err(|(message, source)| {
+                    Error::BadRecord {
                         path: path.clone(),
                         line: *line,
                         message,
-                    });
+                        source,
+                    }
+                });
                 if result.is_err() {
                     *done = true;
                 }
@@ -449,47 +453,58 @@ struct RawArticle {
     label: Option<String>,
 }
 
-/// Parses one JSONL record; the error is a message without location.
-fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article, String> {
-    let text = std::str::from_utf8(line)
-        .map_err(|e| format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1))?;
+/// What is wrong with a record (a message without location), and the JSON reader's error when
+/// the record is not the JSON it must be.
+type RecordProblem = (String, Option<serde_json::Error>);
+
+/// Parses one JSONL record.
+fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article, RecordProblem> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        let message = format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1);
+        (message, None)
+    })?;
     let describe = |e: serde_json::Error| {
-        if e.is_data() {
-            format!("not an article record: {e}")
+        let what = if e.is_data() {
+            "not an article record"
         } else {
-            format!("malformed JSON: {e}")
-        }
+            "malformed JSON"
+        };
+        (what.to_string(), Some(e))
     };
     let raw: RawArticle = match serde_json::from_str(text) {
         Ok(raw) => raw,
         // Read again only when it fails: a well-formed line costs nothing more.
         Err(e) => match e.is_syntax().then(|| from_python_json(text)).flatten() {
             Some(repaired) => serde_json::from_str(&repaired).map_err(|again| {
-                format!(
-                    "{} (columns counted with NaN/Infinity read as null, lone surrogates as U+FFFD)",
-                    describe(again)
-                )
+                let (what, source) = describe(again);
+                let message = format!(
+                    "{what} (columns counted with NaN/Infinity read as null, lone surrogates as U+FFFD)"
+                );
+                (message, source)
             })?,
             None => return Err(describe(e)),
         },
     };
+    let problem = |message: String| -> RecordProblem { (message, None) };
     let id = match raw.id {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(_) => return Err("`id` must be a string or a number".into()),
-        None => return Err("missing `id`".into()),
+        Some(_) => return Err(problem("`id` must be a string or a number".into())),
+        None => return Err(problem("missing `id`".into())),
     };
     let body = match raw.text {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Null) => String::new(),
-        Some(_) => return Err(format!("record {id:?}: `text` must be a string")),
-        None => return Err(format!("record {id:?}: missing `text`")),
+        Some(_) => return Err(problem(format!("record {id:?}: `text` must be a string"))),
+        None => return Err(problem(format!("record {id:?}: missing `text`"))),
     };
     let label = match raw.label.as_deref() {
         None | Some("") => None,
         Some(l) if !check_labels => Label::parse(l),
         Some(l) => Some(Label::parse(l).ok_or_else(|| {
-            format!("record {id:?}: label {l:?} is not conciliatory, confrontational or neutral")
+            problem(format!(
+                "record {id:?}: label {l:?} is not conciliatory, confrontational or neutral"
+            ))
         })?),
     };
     // A number is read as the date its digits spell (GDELT's dates are integers, 20200101).
@@ -498,9 +513,9 @@ fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article,
         Some(serde_json::Value::String(s)) => Some(s),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
-            return Err(format!(
+            return Err(problem(format!(
                 "record {id:?}: `date` must be a string or a number"
-            ))
+            )))
         }
     };
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
@@ -842,5 +857,19 @@ mod tests {
                 proptest::prop_assert_eq!(out.matches('"').count(), line.matches('"').count());
             }
         }
+    }
+
+    #[test]
+    fn a_json_error_is_kept_as_the_source_of_its_record_error() {
+        let input = "{\"id\":\"a\",\"text\":\"ok\"}\n{\"id\":\"b\",\"text\":\n";
+        let mut r = ArticleReader::jsonl(
+            PathBuf::from("in.jsonl"),
+            Box::new(io::Cursor::new(input.as_bytes().to_vec())),
+        );
+        assert!(r.next().unwrap().is_ok());
+        let err = r.next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "in.jsonl:2: malformed JSON");
+        let source = std::error::Error::source(&err).expect("the JSON reader's error");
+        assert!(source.is::<serde_json::Error>(), "{source}");
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::card::ModelCard;
 use super::train::TrainParams;
 use crate::actors::BUILTIN_GAZETTEER;
-use crate::error::{Error, Result};
+use crate::error::{BoxedError, Error, Result};
 use crate::features::lexicon::{BUILTIN_CUES, BUILTIN_MODIFIERS, BUILTIN_VALENCE};
 use crate::features::Vectoriser;
 use crate::hash::hex;
@@ -70,9 +70,10 @@ pub(super) struct ModelFile {
 impl ModelFile {
     /// Parses and checks a model file, and builds its column index.
     pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<ModelFile> {
-        let bad = |message: String| Error::BadModel {
+        let bad = |(message, source): Problem| Error::BadModel {
             path: path.to_path_buf(),
             message,
+            source,
         };
         // A well-formed model of this version parses in one typed pass; anything else is
         // parsed again as plain JSON to say what is wrong with it.
@@ -88,40 +89,53 @@ impl ModelFile {
             model: file.params.model.clone().check()?,
             ..file.params
         };
-        file.vectoriser.validate().map_err(|e| bad(e.to_string()))?;
+        file.vectoriser
+            .validate()
+            .map_err(|e| bad(("inconsistent vectoriser".into(), Some(Box::new(e)))))?;
         if file.model.weights.len() != file.vectoriser.n_features() {
-            return Err(bad(format!(
+            let message = format!(
                 "{} weights for {} features",
                 file.model.weights.len(),
                 file.vectoriser.n_features()
-            )));
+            );
+            return Err(bad((message, None)));
         }
         let Analyser::English { data_sha256, .. } = &file.analyser;
         if *data_sha256 != builtin_data_sha256() {
-            return Err(bad(
+            return Err(bad((
                 "trained with a different gazetteer or lexicon than this build ships; retrain it with `stance train`".into(),
-            ));
+                None,
+            )));
         }
         file.vectoriser.build_index();
         Ok(file)
     }
 
     /// Parses a model file that did not parse as one of this version, and says why not.
-    fn diagnose(bytes: &[u8]) -> std::result::Result<ModelFile, String> {
+    fn diagnose(bytes: &[u8]) -> std::result::Result<ModelFile, Problem> {
+        let json = |message: &str, e: serde_json::Error| -> Problem {
+            (message.to_string(), Some(Box::new(e)))
+        };
         let value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a stance model (invalid JSON: {e})"))?;
+            .map_err(|e| json("not a stance model (invalid JSON)", e))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err("not a stance model (no \"format\": \"stance-model\")".into());
+            return Err((
+                "not a stance model (no \"format\": \"stance-model\")".into(),
+                None,
+            ));
         }
         match value.get("format_version").and_then(|v| v.as_u64()) {
             Some(v) if v == FORMAT_VERSION as u64 => {}
             Some(v) => {
-                return Err(format!(
+                return Err((format!(
                     "format version {v}, but this stance reads version {FORMAT_VERSION}; retrain the model"
-                ))
+                ), None))
             }
-            None => return Err("missing format_version".into()),
+            None => return Err(("missing format_version".into(), None)),
         }
-        serde_json::from_value(value).map_err(|e| format!("malformed model: {e}"))
+        serde_json::from_value(value).map_err(|e| json("malformed model", e))
     }
 }
+
+/// What is wrong with a model file, and the error that showed it.
+type Problem = (String, Option<BoxedError>);

@@ -78,6 +78,7 @@ impl Classifier {
                 message:
                     "this build carries no model; train one with `stance train` and pass --model"
                         .into(),
+                source: None,
             });
         }
         Classifier::from_bytes(BUILTIN_MODEL, Path::new("<built-in>"))

@@ -99,11 +99,11 @@ pub(crate) fn ingest_files(
                 bar.inc(1);
                 prepared
                     .and_then(|p| file.add_prepared(&article, &score, p))
-                    .map_err(|e| {
-                        stance::Error::Store(format!(
-                            "{name}:{line}: article {:?}: {e}",
-                            article.id
-                        ))
+                    .map_err(|e| stance::Error::Ingest {
+                        path: name.clone(),
+                        line,
+                        id: article.id.clone(),
+                        source: Box::new(e),
                     })?;
                 Ok(())
             },

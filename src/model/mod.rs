@@ -30,7 +30,7 @@ impl SparseRecords {
     /// Builds CSR records with `ncols` columns from rows given as `(indices, values)`.
     ///
     /// # Errors
-    /// [`Error::InvalidParams`] when an index is out of range or indices are not increasing.
+    /// [`Error::SparseRows`] when an index is out of range or indices are not increasing.
     pub fn from_rows<'a>(
         rows: impl IntoIterator<Item = (&'a [u32], &'a [f32])>,
         ncols: usize,
@@ -49,7 +49,7 @@ impl SparseRecords {
     /// Builds CSR records from their parts: row pointers, column indices, values.
     ///
     /// # Errors
-    /// [`Error::InvalidParams`] when the parts are inconsistent or indices out of order.
+    /// [`Error::SparseRows`] when the parts are inconsistent or indices out of order.
     pub fn from_csr(
         shape: (usize, usize),
         indptr: Vec<usize>,
@@ -57,8 +57,8 @@ impl SparseRecords {
         data: Vec<f32>,
     ) -> Result<Self> {
         let indices = indices.into_iter().map(|i| i as usize).collect();
-        let matrix = CsMat::try_new(shape, indptr, indices, data)
-            .map_err(|e| Error::InvalidParams(format!("bad sparse rows: {}", e.3)))?;
+        let matrix =
+            CsMat::try_new(shape, indptr, indices, data).map_err(|e| Error::SparseRows(e.3))?;
         Ok(SparseRecords { matrix })
     }
 }

@@ -89,24 +89,30 @@ fn font_ready() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Report(
-            "the bundled DejaVu font could not be loaded".into(),
-        ))
+        Err(Error::Font)
+    }
+}
+
+/// An error of `what`, caused by `e`.
+fn chart_error(what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Chart {
+        what,
+        source: Box::new(e),
     }
 }
 
 /// Draws the chart as an SVG document.
 ///
 /// # Errors
-/// [`Error::Report`] when there is nothing to draw or plotters fails.
+/// [`Error::Font`] when the font does not load; [`Error::Chart`] when plotters fails.
 pub fn svg(spec: &ChartSpec, series: &[Series<'_>]) -> Result<String> {
     font_ready()?;
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, spec.size).into_drawing_area();
-        draw(&root, spec, series).map_err(|e| Error::Report(format!("drawing the chart: {e}")))?;
+        draw(&root, spec, series).map_err(|e| chart_error("drawing the chart", e))?;
         root.present()
-            .map_err(|e| Error::Report(format!("drawing the chart: {e}")))?;
+            .map_err(|e| chart_error("drawing the chart", e))?;
     }
     Ok(out)
 }
@@ -114,21 +120,22 @@ pub fn svg(spec: &ChartSpec, series: &[Series<'_>]) -> Result<String> {
 /// Draws the chart as PNG file bytes.
 ///
 /// # Errors
-/// [`Error::Report`] when there is nothing to draw, plotters fails, or encoding fails.
+/// [`Error::Font`] when the font does not load; [`Error::Chart`] when plotters or the PNG
+/// encoder fails.
 pub fn png(spec: &ChartSpec, series: &[Series<'_>]) -> Result<Vec<u8>> {
     font_ready()?;
     let (w, h) = spec.size;
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, spec.size).into_drawing_area();
-        draw(&root, spec, series).map_err(|e| Error::Report(format!("drawing the chart: {e}")))?;
+        draw(&root, spec, series).map_err(|e| chart_error("drawing the chart", e))?;
         root.present()
-            .map_err(|e| Error::Report(format!("drawing the chart: {e}")))?;
+            .map_err(|e| chart_error("drawing the chart", e))?;
     }
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(&rgb, w, h, image::ColorType::Rgb8)
-        .map_err(|e| Error::Report(format!("encoding the PNG: {e}")))?;
+        .map_err(|e| chart_error("encoding the PNG", e))?;
     Ok(bytes)
 }
 

@@ -6,8 +6,7 @@ use rusqlite::{params, Transaction};
 use rustc_hash::FxHashMap;
 
 use super::dedup::{self, MinHash};
-use super::sql_err;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Finds the cluster of the most similar stored article sharing one of `keys` (the
 /// signature's band keys) whose estimated Jaccard similarity reaches [`dedup::THRESHOLD`]; the
@@ -53,21 +52,19 @@ pub(super) fn assign_cluster(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut stmt = tx.prepare_cached(&sql).map_err(sql_err)?;
+    let mut stmt = tx.prepare_cached(&sql)?;
     let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(keys.len() + 1);
     args.push(&id);
     args.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
-    let rows = stmt
-        .query_map(args.as_slice(), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<Vec<u8>>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .map_err(sql_err)?;
+    let rows = stmt.query_map(args.as_slice(), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
     for row in rows {
-        let (other, bytes, cluster) = row.map_err(sql_err)?;
+        let (other, bytes, cluster) = row?;
         let Some(other_sig) = bytes.as_deref().and_then(MinHash::from_bytes) else {
             continue;
         };
@@ -214,7 +211,7 @@ impl PendingBands {
             tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES {values}"
             ))
-            .map_err(sql_err)
+            .map_err(Error::from)
         };
         let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
         let mut stmt = insert(ROWS_PER_INSERT)?;
@@ -223,11 +220,11 @@ impl PendingBands {
                 .iter()
                 .flat_map(|(key, id)| [key as &dyn rusqlite::ToSql, id])
                 .collect();
-            stmt.execute(args.as_slice()).map_err(sql_err)?;
+            stmt.execute(args.as_slice())?;
         }
         let mut stmt = insert(1)?;
         for (key, id) in chunks.remainder() {
-            stmt.execute(params![key, id]).map_err(sql_err)?;
+            stmt.execute(params![key, id])?;
         }
         self.written = self.articles.len();
         Ok(())
@@ -250,24 +247,21 @@ impl DbKeys {
     fn read(tx: &Transaction<'_>, max: usize) -> Result<DbKeys> {
         // The largest rowid is at least the number of articles, each with up to `BANDS` keys:
         // a store that may hold too many is not read at all.
-        let articles: i64 = tx
-            .query_row("SELECT coalesce(max(rowid), 0) FROM articles", [], |r| {
+        let articles: i64 =
+            tx.query_row("SELECT coalesce(max(rowid), 0) FROM articles", [], |r| {
                 r.get(0)
-            })
-            .map_err(sql_err)?;
+            })?;
         if articles as u64 > (max / dedup::BANDS) as u64 {
             return Ok(DbKeys::TooMany);
         }
-        let mut stmt = tx
-            .prepare("SELECT key FROM minhash_bands")
-            .map_err(sql_err)?;
-        let mut rows = stmt.query([]).map_err(sql_err)?;
+        let mut stmt = tx.prepare("SELECT key FROM minhash_bands")?;
+        let mut rows = stmt.query([])?;
         let mut keys = Vec::new();
-        while let Some(row) = rows.next().map_err(sql_err)? {
+        while let Some(row) = rows.next()? {
             if keys.len() == max {
                 return Ok(DbKeys::TooMany);
             }
-            keys.push(row.get::<_, i64>(0).map_err(sql_err)?);
+            keys.push(row.get::<_, i64>(0)?);
         }
         let mut set = KeySet::default();
         let fits = set.add(keys, max);

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use super::cluster::{assign_cluster, PendingBands};
 use super::dedup::MinHash;
 use super::open::{rollback_journal_if_alone, set_journal_mode};
-use super::{sql_err, Store};
+use super::Store;
 use crate::article::{Article, Score};
 use crate::error::{Error, Result};
 use crate::hash::{hex, sha256_hex};
@@ -84,20 +84,18 @@ impl Store {
     /// article (usually the file path).
     ///
     /// # Errors
-    /// [`Error::Store`] when the write lock cannot be had within [`BUSY_TIMEOUT`](super::BUSY_TIMEOUT).
+    /// [`Error::Sql`] when the write lock cannot be had within [`BUSY_TIMEOUT`](super::BUSY_TIMEOUT).
     pub fn begin(&mut self, model: &ModelInfo, source: &str) -> Result<FileIngest<'_>> {
         let conn = &self.conn;
         let restore_wal = rollback_journal_if_alone(conn)?;
         // `new_unchecked` borrows the connection shared, so the handle can also keep it to
         // restore the log after committing. No other transaction can be open on it: this
         // handle holds the store's `&mut` borrow until it is committed or dropped.
-        let tx =
-            Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(sql_err)?;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO models (id, hash, card, card_json, added) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![model.id, model.hash, model.card_markdown, model.card_json, now()],
-        )
-        .map_err(sql_err)?;
+        )?;
         let pending = PendingBands::new();
         Ok(FileIngest {
             conn,
@@ -133,7 +131,7 @@ impl FileIngest<'_> {
     /// recorded in the stats.
     ///
     /// # Errors
-    /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
+    /// [`Error::Sql`] when SQLite fails; the caller should then drop this handle.
     pub fn add(&mut self, article: &Article, score: &Score) -> Result<Added> {
         self.add_prepared(article, score, prepare(article, score)?)
     }
@@ -142,7 +140,7 @@ impl FileIngest<'_> {
     /// done (for callers that do it on worker threads).
     ///
     /// # Errors
-    /// [`Error::Store`] when SQLite fails; the caller should then drop this handle.
+    /// [`Error::Sql`] when SQLite fails; the caller should then drop this handle.
     pub fn add_prepared(
         &mut self,
         article: &Article,
@@ -171,8 +169,7 @@ impl FileIngest<'_> {
         let stored: Option<String> = self
             .tx
             .prepare_cached("SELECT content_hash FROM articles WHERE id = ?1")
-            .and_then(|mut s| s.query_row(params![article.id], |r| r.get(0)).optional())
-            .map_err(sql_err)?;
+            .and_then(|mut s| s.query_row(params![article.id], |r| r.get(0)).optional())?;
         let mut added = match stored {
             Some(h) if h != hash => {
                 self.stats.conflicts.push(article.id.clone());
@@ -202,8 +199,7 @@ impl FileIngest<'_> {
                             signature_bytes,
                             cluster
                         ])
-                    })
-                    .map_err(sql_err)?;
+                    })?;
                 self.pending
                     .add(&self.tx, &article.id, sig, bands, &cluster)?;
                 self.stats.new += 1;
@@ -233,8 +229,7 @@ impl FileIngest<'_> {
                     score.mentions as i64,
                     evidence
                 ])
-            })
-            .map_err(sql_err)?;
+            })?;
         self.stats.new_scores += n;
         if let Added::Present { new_score } = &mut added {
             self.stats.present += 1;
@@ -252,20 +247,20 @@ impl FileIngest<'_> {
     /// (a rollback journal) for the first file of a store no other connection has open.
     ///
     /// # Errors
-    /// [`Error::Store`] when SQLite fails.
+    /// [`Error::Sql`] when SQLite fails.
     pub fn journal_mode(&self) -> Result<String> {
         self.tx
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .map_err(sql_err)
+            .map_err(Error::from)
     }
 
     /// Commits everything added, returning the counts.
     ///
     /// # Errors
-    /// [`Error::Store`] when the commit fails (nothing is then stored).
+    /// [`Error::Sql`] when the commit fails (nothing is then stored).
     pub fn commit(mut self) -> Result<IngestStats> {
         self.pending.write(&self.tx)?;
-        self.tx.commit().map_err(sql_err)?;
+        self.tx.commit()?;
         if self.restore_wal {
             // Committed already: should this fail, the next `Store::open` restores the log.
             let _ = set_journal_mode(self.conn, "WAL");
@@ -290,7 +285,7 @@ pub struct PreparedArticle {
 /// Does the database-free part of storing `article` with `score`.
 ///
 /// # Errors
-/// [`Error::Store`] when the evidence cannot be serialised.
+/// [`Error::EvidenceJson`] when the evidence cannot be serialised.
 pub fn prepare(article: &Article, score: &Score) -> Result<PreparedArticle> {
     let signature = MinHash::of_text(&article.text);
     Ok(PreparedArticle {
@@ -298,8 +293,10 @@ pub fn prepare(article: &Article, score: &Score) -> Result<PreparedArticle> {
         signature_bytes: signature.to_bytes(),
         bands: signature.bands(),
         signature,
-        evidence: serde_json::to_string(&score.evidence)
-            .map_err(|e| Error::Store(format!("article {}: evidence: {e}", article.id)))?,
+        evidence: serde_json::to_string(&score.evidence).map_err(|source| Error::EvidenceJson {
+            id: article.id.clone(),
+            source,
+        })?,
     })
 }
 

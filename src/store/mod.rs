@@ -51,11 +51,7 @@ pub use query::{Counts, ModelRecord, PairCount, ScoredArticle, Selection};
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
-
-pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
-    Error::Store(e.to_string())
-}
+use crate::error::Result;
 
 /// An open store.
 pub struct Store {

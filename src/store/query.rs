@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
 
-use super::{sql_err, Store};
+use super::Store;
 use crate::article::{Evidence, Label};
 use crate::error::{Error, Result};
 
@@ -101,7 +101,7 @@ impl Store {
             self.conn
                 .query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map(|n| n as usize)
-                .map_err(sql_err)
+                .map_err(Error::from)
         };
         Ok(Counts {
             articles: one("SELECT count(*) FROM articles")?,
@@ -115,42 +115,34 @@ impl Store {
     pub fn models(&self) -> Result<Vec<ModelRecord>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, hash, card, added FROM models ORDER BY rowid")
-            .map_err(sql_err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(ModelRecord {
-                    id: r.get(0)?,
-                    hash: r.get(1)?,
-                    card_markdown: r.get(2)?,
-                    added: r.get(3)?,
-                })
+            .prepare("SELECT id, hash, card, added FROM models ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ModelRecord {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+                card_markdown: r.get(2)?,
+                added: r.get(3)?,
             })
-            .map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+        })?;
+        rows.collect::<rusqlite::Result<_>>().map_err(Error::from)
     }
 
     /// Every (actor, counterpart, model) present, with its article count, most articles first.
     pub fn pairs(&self) -> Result<Vec<PairCount>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT actor, counterpart, model_id, count(*) FROM scores
+        let mut stmt = self.conn.prepare(
+            "SELECT actor, counterpart, model_id, count(*) FROM scores
                  GROUP BY actor, counterpart, model_id ORDER BY count(*) DESC, counterpart, actor",
-            )
-            .map_err(sql_err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                let actor: String = r.get(0)?;
-                Ok(PairCount {
-                    actor: (!actor.is_empty()).then_some(actor),
-                    counterpart: r.get(1)?,
-                    model_id: r.get(2)?,
-                    articles: r.get::<_, i64>(3)? as usize,
-                })
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let actor: String = r.get(0)?;
+            Ok(PairCount {
+                actor: (!actor.is_empty()).then_some(actor),
+                counterpart: r.get(1)?,
+                model_id: r.get(2)?,
+                articles: r.get::<_, i64>(3)? as usize,
             })
-            .map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+        })?;
+        rows.collect::<rusqlite::Result<_>>().map_err(Error::from)
     }
 
     /// The model a selection without `model` reads: the most recently stored model that
@@ -167,7 +159,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(sql_err)
+            .map_err(Error::from)
     }
 
     /// The scored articles a selection covers, by date then id. With no model given, uses
@@ -180,10 +172,8 @@ impl Store {
                 None => return Ok(Vec::new()),
             },
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT a.id, a.date, a.title, a.outlet, a.url, a.cluster, s.counterpart, s.actor,
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.date, a.title, a.outlet, a.url, a.cluster, s.counterpart, s.actor,
                         s.model_id, s.score, s.p_conciliatory, s.label, s.evidence
                  FROM scores s JOIN articles a ON a.id = s.article_id
                  WHERE s.counterpart = ?1 COLLATE NOCASE
@@ -191,29 +181,26 @@ impl Store {
                    AND s.model_id = ?3
                    AND (?4 IS NULL OR a.date >= ?4) AND (?5 IS NULL OR a.date <= ?5)
                  ORDER BY a.date, a.id, s.actor",
-            )
-            .map_err(sql_err)?;
+        )?;
         let from = sel.from.map(|d| d.to_string());
         let to = sel.to.map(|d| d.to_string());
-        let rows = stmt
-            .query_map(params![sel.counterpart, sel.actor, model, from, to], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, f64>(9)?,
-                    r.get::<_, f64>(10)?,
-                    r.get::<_, String>(11)?,
-                    r.get::<_, String>(12)?,
-                ))
-            })
-            .map_err(sql_err)?;
+        let rows = stmt.query_map(params![sel.counterpart, sel.actor, model, from, to], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, f64>(9)?,
+                r.get::<_, f64>(10)?,
+                r.get::<_, String>(11)?,
+                r.get::<_, String>(12)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (
@@ -230,13 +217,24 @@ impl Store {
                 p,
                 label,
                 ev,
-            ) = row.map_err(sql_err)?;
-            let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                .map_err(|e| Error::Store(format!("article {id}: stored date {date:?}: {e}")))?;
-            let label = Label::parse(&label)
-                .ok_or_else(|| Error::Store(format!("article {id}: stored label {label:?}")))?;
-            let evidence: Vec<Evidence> = serde_json::from_str(&ev)
-                .map_err(|e| Error::Store(format!("article {id}: stored evidence: {e}")))?;
+            ) = row?;
+            let date =
+                NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|e| Error::StoredArticle {
+                    id: id.clone(),
+                    field: format!("date {date:?}"),
+                    source: Some(Box::new(e)),
+                })?;
+            let label = Label::parse(&label).ok_or_else(|| Error::StoredArticle {
+                id: id.clone(),
+                field: format!("label {label:?}"),
+                source: None,
+            })?;
+            let evidence: Vec<Evidence> =
+                serde_json::from_str(&ev).map_err(|e| Error::StoredArticle {
+                    id: id.clone(),
+                    field: "evidence".into(),
+                    source: Some(Box::new(e)),
+                })?;
             out.push(ScoredArticle {
                 cluster: cluster.unwrap_or_else(|| id.clone()),
                 id,
@@ -266,6 +264,6 @@ impl Store {
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as usize)
-            .map_err(sql_err)
+            .map_err(Error::from)
     }
 }

@@ -8,7 +8,6 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::cluster::{assign_cluster, PendingBands};
 use super::dedup::MinHash;
-use super::sql_err;
 use crate::error::{Error, Result};
 
 /// The schema version this build reads and writes.
@@ -84,21 +83,17 @@ UPDATE articles SET minhash = NULL, cluster = NULL;
 
 /// Reads the schema version; 0 for a fresh file.
 pub fn version(conn: &Connection) -> Result<u32> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(sql_err)?
-        > 0;
+    let exists: bool = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
     if !exists {
         return Ok(0);
     }
     let v: Option<i64> = conn
         .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
-        .optional()
-        .map_err(sql_err)?
+        .optional()?
         .flatten();
     Ok(v.unwrap_or(0) as u32)
 }
@@ -106,51 +101,45 @@ pub fn version(conn: &Connection) -> Result<u32> {
 /// Brings the schema to [`CURRENT`], one step at a time, in one transaction.
 ///
 /// # Errors
-/// [`Error::Store`] when the file was written by a newer version or a step fails.
+/// [`Error::NewerSchema`] when the file was written by a newer version; [`Error::Sql`] when a
+/// step fails.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut v = version(&tx)?;
     if v > CURRENT {
-        return Err(Error::Store(format!(
-            "the database has schema version {v}; this stance reads up to {CURRENT} (upgrade stance)"
-        )));
+        return Err(Error::NewerSchema {
+            found: v,
+            supported: CURRENT,
+        });
     }
     if v == CURRENT {
         return Ok(());
     }
     if v == 0 {
-        tx.execute_batch(V1).map_err(sql_err)?;
-        tx.execute("INSERT INTO schema_version (version) VALUES (1)", [])
-            .map_err(sql_err)?;
+        tx.execute_batch(V1)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (1)", [])?;
         v = 1;
     }
     if v == 1 {
-        tx.execute_batch(V1_TO_V2).map_err(sql_err)?;
+        tx.execute_batch(V1_TO_V2)?;
         v = 2;
     }
     if v == 2 {
-        tx.execute_batch(V2_TO_V3).map_err(sql_err)?;
+        tx.execute_batch(V2_TO_V3)?;
         backfill_minhash(&tx)?;
         v = 3;
     }
-    tx.execute("UPDATE schema_version SET version = ?1", params![v])
-        .map_err(sql_err)?;
-    tx.commit().map_err(sql_err)
+    tx.execute("UPDATE schema_version SET version = ?1", params![v])?;
+    tx.commit().map_err(Error::from)
 }
 
 /// Computes signatures and clusters for articles stored before version 3, oldest first, so
 /// the clusters are the ones a fresh ingest in the same order would give.
 fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
     let rows: Vec<(String, String)> = {
-        let mut stmt = tx
-            .prepare("SELECT id, text FROM articles ORDER BY rowid")
-            .map_err(sql_err)?;
-        let it = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(sql_err)?;
-        it.collect::<rusqlite::Result<_>>().map_err(sql_err)?
+        let mut stmt = tx.prepare("SELECT id, text FROM articles ORDER BY rowid")?;
+        let it = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        it.collect::<rusqlite::Result<_>>()?
     };
     let mut held = PendingBands::new();
     for (id, text) in rows {
@@ -160,8 +149,7 @@ fn backfill_minhash(tx: &Transaction<'_>) -> Result<()> {
         tx.execute(
             "UPDATE articles SET minhash = ?1, cluster = ?2 WHERE id = ?3",
             params![sig.to_bytes(), cluster, id],
-        )
-        .map_err(sql_err)?;
+        )?;
         held.add(tx, &id, sig, keys, &cluster)?;
     }
     held.write(tx)
@@ -257,7 +245,21 @@ mod tests {
             .unwrap()
             .execute("UPDATE schema_version SET version = 99", [])
             .unwrap();
-        let err = Store::open(&path).err().unwrap().to_string();
-        assert!(err.contains("schema version 99"), "{err}");
+        let err = Store::open(&path).err().unwrap();
+        let Error::StoreFile { path: at, source } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(at, &path);
+        assert!(
+            matches!(
+                **source,
+                Error::NewerSchema {
+                    found: 99,
+                    supported: CURRENT
+                }
+            ),
+            "{source:?}"
+        );
+        assert!(source.to_string().contains("schema version 99"));
     }
 }
