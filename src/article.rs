@@ -435,7 +435,7 @@ fn read_line_limited(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<
 }
 
 /// The first line break in `b`: `memchr` scans many bytes per instruction, where a
-/// byte-at-a-time search cost the reader thread about 2 % of all the CPU of scoring.
+/// byte-at-a-time search was a visible share of scoring's CPU.
 fn memchr_newline(b: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', b)
 }

@@ -130,10 +130,11 @@ impl ColumnIndex {
 
     /// The column of a bigram's key, if in the vocabulary. When every name says which keys are
     /// bigrams, only the bigram map is asked: a bigram missing there is in neither map, and
-    /// asking the other map as well cost a second cache miss per missing bigram (1.5–2.5 % of
-    /// scoring's CPU). The answer is [`ColumnIndex::get`]'s for any key made as a bigram's,
-    /// unless that 64-bit key equals another feature's, which no corpus is expected to produce
-    /// (tens of millions of distinct bigrams against some 10⁵ other keys: odds near 10⁻⁷).
+    /// asking the other map as well cost a second cache miss per missing bigram (a measurable
+    /// share of scoring's CPU, BENCHMARKS.md). The answer is [`ColumnIndex::get`]'s for any key
+    /// made as a bigram's, unless that 64-bit key equals another feature's, which no corpus is
+    /// expected to produce (tens of millions of distinct bigrams against some 10⁵ other keys:
+    /// odds near 10⁻⁷).
     #[inline]
     pub fn get_bigram(&self, key: u64) -> Option<u32> {
         let m = &*self.0;

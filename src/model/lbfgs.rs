@@ -1,9 +1,9 @@
 //! Limited-memory BFGS with every vector operation done in place.
 //!
-//! argmin's L-BFGS (used until November 2026) allocates a new vector for every vector
-//! operation; over ~119,000 weights one iteration took about 20 ms, of which the gradient was
-//! a third. This one reuses its buffers and takes a few milliseconds per iteration, reaching
-//! the same optimum (a test checks it against argmin on a sparse problem).
+//! argmin's L-BFGS, which stance used first, allocates a new vector for every vector operation,
+//! and over a vocabulary's worth of weights that allocation dominated each iteration. This one
+//! reuses its buffers and reaches the same optimum (a test checks it against argmin on a sparse
+//! problem); BENCHMARKS.md (Training) has the timings.
 
 /// A smooth function to minimise: writes the gradient at `x` into `grad`, returns the value.
 pub trait Objective {

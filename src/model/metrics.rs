@@ -1,5 +1,5 @@
-//! Binary evaluation metrics (accuracy, macro-F1, ROC-AUC, confusion counts), using linfa's
-//! confusion matrix and ROC where they fit.
+//! Binary evaluation metrics (accuracy, macro-F1, ROC-AUC, confusion counts). The confusion
+//! counts are tallied here at threshold 0.5; ROC-AUC comes from linfa's ROC curve.
 
 use linfa::dataset::Pr;
 use linfa::prelude::BinaryClassification;

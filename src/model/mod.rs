@@ -83,8 +83,8 @@ pub struct LogisticParams {
     /// 1e-5/3e-5/1e-4 by leave-one-training-file-out macro-F1; the intercept is not penalised).
     pub l2: f64,
     /// Most L-BFGS iterations (default 50: with the diagonal preconditioner, 50 iterations
-    /// reach a lower training loss than 100 without it, and the evaluation macro-F1 stayed
-    /// within 0.004 of the 100-iteration model on every dev set).
+    /// reach a lower training loss than 100 without it, and evaluation macro-F1 stays that of
+    /// 100 iterations within noise; BENCHMARKS.md, Training).
     pub max_iter: u64,
     /// Stop when the gradient norm falls below this (default 1e-6).
     pub tol: f64,
@@ -296,8 +296,8 @@ struct Problem {
     residual: Vec<f64>,
 }
 
-/// Correction pairs L-BFGS keeps. Each costs two passes over the weights per iteration; with
-/// 5 the fits were barely faster and evaluation macro-F1 fell by up to 0.004.
+/// Correction pairs L-BFGS keeps. Each costs two passes over the weights per iteration, but
+/// fewer made the fits hardly faster and the model a little worse (BENCHMARKS.md, Training).
 const LBFGS_MEMORY: usize = 10;
 
 /// `start + Σ dense[index[k]] · values[k]`, summed in a fixed order: the entries past the last

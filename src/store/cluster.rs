@@ -75,10 +75,9 @@ pub(super) fn assign_cluster(
 
 /// Articles whose band keys [`PendingBands`] holds in memory at most.
 const MAX_PENDING: usize = 32_768;
-/// Articles whose band keys are written to the database together, in key order. Measured on
-/// 177 MB, three runs each: 1,024 at a time 4.23–4.33 s, 8,192 3.98–4.13 s, all at commit
-/// 4.02–4.05 s (not counting one run each of the last two, 4.79 and 5.11 s, when the disk was
-/// slow: 1.4–1.5 s of system time).
+/// Articles whose band keys are written to the database together, in key order: large batches
+/// keep the writes sequential, and this size was as fast as writing all at commit while
+/// bounding what is held unwritten (BENCHMARKS.md, Ingest).
 const WRITE_EVERY: usize = 8192;
 /// Band rows written by one statement.
 const ROWS_PER_INSERT: usize = 64;

@@ -150,9 +150,8 @@ impl MinHash {
 /// bit per byte for the letters and digits, and the words are the runs of set bits, found with
 /// two bit counts each instead of a branch per separator byte. A block with a non-ASCII byte,
 /// and the last bytes, take the general path: a run of ASCII letters and digits eight bytes at
-/// a time, a character decoded otherwise. On the 20,000 run.sh texts, 0.354 s on one thread
-/// against 0.436 s for the general path alone; the same (0.525 against 0.529 s) with a
-/// non-ASCII letter every 120 bytes or so, where most blocks fall back.
+/// a time, a character decoded otherwise. Faster than the general path alone on mostly-ASCII
+/// text, and no slower where most blocks fall back (BENCHMARKS.md, Ingest).
 fn word_hashes(text: &str) -> Vec<u64> {
     let bytes = text.as_bytes();
     let mut scan = WordScan::new(text.len());

@@ -2,8 +2,8 @@
 //! negation scope. Works on one text at a time; never sees vectors, models or files.
 //!
 //! Tokens keep byte offsets into the original text, so evidence can quote the text exactly;
-//! normalisation (Unicode NFKC, lowercasing, apostrophe folding) is applied to each token's
-//! form, never to the text itself.
+//! normalisation (Unicode NFKD with diacritics removed, lowercasing, apostrophe folding) is
+//! applied to each token's form, never to the text itself.
 
 mod normalize;
 mod sentences;
