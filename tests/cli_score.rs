@@ -460,7 +460,10 @@ fn tsv_and_text_formats_render() {
 fn seed_article_from_shared_fixtures() {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed_cuba_us.txt");
     if !seed.exists() {
-        eprintln!("skipped: {} is not present", seed.display());
+        eprintln!(
+            "skipped seed_article_from_shared_fixtures: {} is not present",
+            seed.display()
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -352,8 +352,38 @@ mod tests {
         }
     }
 
+    /// The logit of the model's positive class, from a score's `p_conciliatory`.
+    fn logit_of(c: &Classifier, p_conciliatory: f64) -> f64 {
+        let p = if c.file.model.positive == Label::Conciliatory {
+            p_conciliatory
+        } else {
+            1.0 - p_conciliatory
+        };
+        (p / (1.0 - p)).ln()
+    }
+
+    /// The evidence's contributions plus `intercept` (the model's, with whether the counterpart
+    /// is mentioned) add up to the logit when every sentence is shown.
+    #[test]
+    fn evidence_and_intercept_add_up_to_the_logit() {
+        let c = Classifier::builtin().unwrap();
+        let text = "Havana rejected talks with Washington. The US offered aid to Cuba. \
+                    Officials in Havana accused the United States of economic war.";
+        let r = c.score(&article(text), Some("United States"), Some("Cuba"));
+        assert_eq!(r.evidence.len(), 3, "every sentence shown: {r:?}");
+        let sum = r.intercept + r.evidence.iter().map(|e| e.contribution).sum::<f64>();
+        let logit = logit_of(&c, r.p_conciliatory);
+        assert!(
+            (sum - logit).abs() < 1e-9 * (1.0 + logit.abs()),
+            "{sum} vs {logit}"
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Scores are finite and in range, evidence quotes the text, the evidence adds up to
+        /// the logit whenever every sentence fits in it (texts of up to two sentences), and
+        /// scoring again gives the same result.
         #[test]
         fn scores_are_finite_in_range_and_evidence_adds_up(text in "\\PC{0,400}", cp in "[A-Za-z ]{0,12}") {
             let c = Classifier::builtin().unwrap();
@@ -364,6 +394,12 @@ mod tests {
             prop_assert!((0.0..=1.0).contains(&r.p_conciliatory));
             for e in &r.evidence {
                 prop_assert_eq!(&text[e.start..e.end], e.sentence.as_str());
+            }
+            let sentences = crate::text::analyze(&text).sentences.len();
+            if sentences <= EVIDENCE_AGAINST.min(EVIDENCE_SENTENCES) {
+                let sum = r.intercept + r.evidence.iter().map(|e| e.contribution).sum::<f64>();
+                let logit = logit_of(&c, r.p_conciliatory);
+                prop_assert!((sum - logit).abs() < 1e-9 * (1.0 + logit.abs()), "{} vs {}", sum, logit);
             }
             // Scoring alone equals scoring inside a batch (no state leaks between articles).
             let again = s.score(&a, Some(&cp), None);
