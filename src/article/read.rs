@@ -1,233 +1,18 @@
-//! Articles, labels and scores as plain data, and the readers that turn `.jsonl` and `.txt`
-//! files into articles. Knows nothing about text processing or models.
-//!
-//! Input handling, decided once for every command:
-//! - empty lines in JSONL are skipped; an empty file yields no articles;
-//! - a line that is not a JSON object, lacks `id` or `text`, has a label other than the three,
-//!   or holds bytes that are not UTF-8 is an error naming the file and line;
-//! - a line longer than [`MAX_LINE_BYTES`] is an error (a runaway file is not read into memory);
-//! - unknown fields are ignored, so richer records (with `code`, `origin`, ...) read as they are.
+//! Reading articles: a path to a stream of records (`-` standard input, `.txt` one article,
+//! anything else JSONL), each with its line number; lines read with a length limit; records
+//! parsed leniently where Python's `json` module writes beyond strict JSON, strictly otherwise.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::{Article, Label};
 use crate::error::{Error, Result};
 
 /// The longest JSONL line accepted, in bytes (64 MiB).
 pub const MAX_LINE_BYTES: usize = 64 << 20;
-
-/// The stance class of a labelled record or of a scored article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Label {
-    /// Agrees, consults, supports, concedes, cooperates, aids, de-escalates (CAMEO 02–08).
-    Conciliatory,
-    /// Plain statement with no stance toward the counterpart (CAMEO 01).
-    Neutral,
-    /// Demands, criticises, accuses, rejects, threatens, sanctions, coerces, fights (CAMEO 09–20).
-    Confrontational,
-}
-
-impl Label {
-    /// The label's name as written in files: `conciliatory`, `neutral`, `confrontational`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Conciliatory => "conciliatory",
-            Label::Neutral => "neutral",
-            Label::Confrontational => "confrontational",
-        }
-    }
-
-    /// Parses a label name (exact, lowercase).
-    pub fn parse(s: &str) -> Option<Label> {
-        match s {
-            "conciliatory" => Some(Label::Conciliatory),
-            "neutral" => Some(Label::Neutral),
-            "confrontational" => Some(Label::Confrontational),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One news article (or labelled record) as read from input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Article {
-    /// Identifier, unique within its input.
-    pub id: String,
-    /// The article body.
-    pub text: String,
-    /// Headline, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Publication date as given (`YYYY-MM-DD`, RFC 3339, or `YYYYMMDD`); see [`Article::date`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// Who takes the stance; overrides the command-line `--actor`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-    /// Toward whom; overrides the command-line `--counterpart`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counterpart: Option<String>,
-    /// Source address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Publishing outlet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outlet: Option<String>,
-    /// Gold label, present in training and evaluation data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<Label>,
-}
-
-impl Article {
-    /// Parses [`Article::date`] into a calendar date, or `None` when absent or unusable.
-    pub fn date(&self) -> Option<NaiveDate> {
-        self.date.as_deref().and_then(parse_date)
-    }
-}
-
-/// Parses `YYYY-MM-DD`, an RFC 3339 timestamp (its date part, in its own offset), or `YYYYMMDD`.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(d);
-    }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.date_naive());
-    }
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
-    }
-    None
-}
-
-/// Writes a contribution with the digits it has. Its factors (feature values, IDF, weights) are
-/// `f32`, so it is good to about seven significant digits, and the seventeen of an `f64` are
-/// noise: it is written as the shortest decimal that reads back as the same `f32` (at most nine
-/// significant digits, which also keeps the output small). A value `f32` cannot hold
-/// (beyond its largest, or so small it would become 0) is written as the `f64` it is, so no
-/// contribution changes sign or vanishes.
-fn f32_precision<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    let narrow = *v as f32;
-    let holds = narrow.is_finite() && (narrow != 0.0 || *v == 0.0);
-    if holds || !v.is_finite() {
-        s.serialize_f32(narrow)
-    } else {
-        s.serialize_f64(*v)
-    }
-}
-
-/// One term and its signed contribution to an article's logit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TermContribution {
-    /// Human-readable feature name (stemmed n-gram, context term or lexicon feature).
-    pub term: String,
-    /// Weight × value: its share of the logit (written as the shortest decimal that reads back
-    /// as the same `f32`: its factors are `f32`).
-    #[serde(serialize_with = "f32_precision")]
-    pub contribution: f64,
-}
-
-/// A sentence that moved the score, with its share of the logit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The sentence as it appears in the text.
-    pub sentence: String,
-    /// Byte offset of the sentence's start in the article text.
-    pub start: usize,
-    /// Byte offset one past its end.
-    pub end: usize,
-    /// Sum of the contributions of every feature occurrence in the sentence (logit units;
-    /// written as the shortest decimal that reads back as the same `f32`).
-    #[serde(serialize_with = "f32_precision")]
-    pub contribution: f64,
-    /// The terms in the sentence that contributed most, largest magnitude first.
-    pub terms: Vec<TermContribution>,
-}
-
-/// The result of scoring one article toward one counterpart.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Score {
-    /// The article's id.
-    pub id: String,
-    /// The counterpart as resolved (canonical name, or the literal name given).
-    pub counterpart: Option<String>,
-    /// The actor as resolved, if one was named.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-    /// Stance in [-1, 1]: positive conciliatory, negative confrontational (`2p - 1`).
-    pub score: f64,
-    /// Calibrated probability that the article is conciliatory, 0..1.
-    pub p_conciliatory: f64,
-    /// The label the score implies (neutral inside the model's neutral band).
-    pub label: Label,
-    /// How often the counterpart was found in the text.
-    pub mentions: usize,
-    /// The model's intercept (logit units): the part of the logit no sentence carries.
-    pub intercept: f64,
-    /// Sentences that moved the score most, largest magnitude first.
-    pub evidence: Vec<Evidence>,
-}
-
-/// Writes `value` as one line of JSON, `\n` included: the output's lines (`stance score --format
-/// jsonl`) are split by `\n` alone.
-///
-/// Compact JSON as `serde_json` writes it, with one difference: the three characters other than
-/// `\n` and `\r` that common line splitters also take for line breaks — U+0085 (NEXT LINE),
-/// U+2028 (LINE SEPARATOR) and U+2029 (PARAGRAPH SEPARATOR) — are written escaped (`\u0085`,
-/// `\u2028`, `\u2029`; `serde_json` escapes the others already, being control characters).
-/// Left raw, valid as they are in JSON, a consumer reading the lines with Python's
-/// `str.splitlines()` gets an article whose evidence quotes one of them as two broken records.
-/// Web text carries them (U+2028 from pasted paragraphs, U+0085 from Windows-1252 "…" decoded
-/// as Latin-1). The string's content reads back unchanged.
-///
-/// # Errors
-/// What writing to `w` returns.
-pub fn write_json_line<W: io::Write, T: Serialize + ?Sized>(mut w: W, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut w, LineSafe);
-    value.serialize(&mut ser).map_err(io::Error::other)?;
-    w.write_all(b"\n")
-}
-
-/// `serde_json`'s compact formatter, also escaping U+0085, U+2028 and U+2029 (see
-/// [`write_json_line`]).
-struct LineSafe;
-
-impl serde_json::ser::Formatter for LineSafe {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // In UTF-8, U+0085 is C2 85 and U+2028/U+2029 are E2 80 A8/A9; neither lead byte can be
-        // a continuation byte, so every hit starts a character.
-        let b = fragment.as_bytes();
-        let mut done = 0;
-        for i in memchr::memchr2_iter(0xC2, 0xE2, b) {
-            let (escaped, len) = match b[i..] {
-                [0xC2, 0x85, ..] => ("\\u0085", 2),
-                [0xE2, 0x80, 0xA8, ..] => ("\\u2028", 3),
-                [0xE2, 0x80, 0xA9, ..] => ("\\u2029", 3),
-                _ => continue,
-            };
-            writer.write_all(&b[done..i])?;
-            writer.write_all(escaped.as_bytes())?;
-            done = i + len;
-        }
-        writer.write_all(&b[done..])
-    }
-}
 
 /// Reads articles from a path: `-` is JSONL on standard input, `*.txt` one article whose id is
 /// the file stem, anything else JSONL.
@@ -603,6 +388,8 @@ fn from_python_json(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::article::parse_date;
+    use chrono::NaiveDate;
 
     fn read(s: &[u8]) -> Vec<Result<(usize, Article)>> {
         ArticleReader::jsonl(
@@ -646,132 +433,6 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not conciliatory"));
-    }
-
-    #[test]
-    fn parses_date_forms() {
-        assert_eq!(
-            parse_date("2025-03-04"),
-            NaiveDate::from_ymd_opt(2025, 3, 4)
-        );
-        assert_eq!(
-            parse_date("2025-03-04T23:00:00-05:00"),
-            NaiveDate::from_ymd_opt(2025, 3, 4)
-        );
-        assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
-        assert_eq!(parse_date("March 4"), None);
-    }
-
-    /// Contributions are written as the shortest decimal of their `f32`: it reads back as that
-    /// `f32` and has at most nine significant digits; one beyond `f32`'s range stays a number,
-    /// one below it stays non-zero.
-    #[test]
-    fn contributions_are_written_with_f32_precision() {
-        let written = |v: f64| {
-            let t = TermContribution {
-                term: "t".into(),
-                contribution: v,
-            };
-            let json = serde_json::to_string(&t).expect("serialises");
-            let num = json
-                .strip_prefix("{\"term\":\"t\",\"contribution\":")
-                .and_then(|r| r.strip_suffix('}'))
-                .expect("one field")
-                .to_string();
-            let back: TermContribution = serde_json::from_str(&json).expect("reads back");
-            (num, back.contribution)
-        };
-        for v in [
-            0.04594738479543185,
-            -0.00009848288114,
-            1.0 / 3.0,
-            123456.789,
-            0.0,
-            -2.5e-30,
-        ] {
-            let (num, back) = written(v);
-            assert_eq!(back as f32, v as f32, "{num}");
-            let digits = num
-                .split(['e', 'E'])
-                .next()
-                .unwrap()
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect::<String>();
-            assert!(digits.trim_start_matches('0').len() <= 9, "{num}");
-        }
-        assert_eq!(written(0.04594738479543185).0, "0.045947384");
-        let (num, back) = written(1e300);
-        assert_eq!((num.as_str(), back), ("1e+300", 1e300));
-        let (num, back) = written(-1e-50);
-        assert_eq!(num, "-1e-50");
-        assert!(back < 0.0, "{back}");
-        assert_eq!(written(0.0).0, "0.0");
-        let e = Evidence {
-            sentence: "s".into(),
-            start: 0,
-            end: 1,
-            contribution: -0.15067734825026452,
-            terms: vec![],
-        };
-        let json = serde_json::to_string(&e).expect("serialises");
-        assert!(json.contains("\"contribution\":-0.15067735,"), "{json}");
-    }
-
-    /// The characters Python's `str.splitlines()` breaks lines at.
-    fn line_breaks(s: &str) -> usize {
-        s.chars()
-            .filter(|c| "\n\r\u{b}\u{c}\u{1c}\u{1d}\u{1e}\u{85}\u{2028}\u{2029}".contains(*c))
-            .count()
-    }
-
-    /// A score quoting U+0085, U+2028 and U+2029 in its id, evidence sentence and term is one
-    /// line by any line splitter's count, and reads back unchanged; a score without them is
-    /// written exactly as `serde_json` writes it.
-    #[test]
-    fn json_lines_escape_what_line_splitters_break_at() {
-        let score = |text: &str| Score {
-            id: format!("a{text}b"),
-            counterpart: Some("United States".into()),
-            actor: None,
-            score: 0.25,
-            p_conciliatory: 0.625,
-            label: Label::Conciliatory,
-            mentions: 1,
-            intercept: -0.5,
-            evidence: vec![Evidence {
-                sentence: format!("Cuba{text} welcomed\tthe \"talks\"{text}"),
-                start: 0,
-                end: 9,
-                contribution: 0.75,
-                terms: vec![TermContribution {
-                    term: format!("welcom{text}"),
-                    contribution: -0.125,
-                }],
-            }],
-        };
-        let odd = score("\u{85}\u{2028}x\u{2029}\u{2028}é€\r\n\u{b}\u{1e}");
-        let mut line = Vec::new();
-        write_json_line(&mut line, &odd).unwrap();
-        let text = String::from_utf8(line.clone()).unwrap();
-        assert!(text.ends_with('\n'), "{text}");
-        assert_eq!(line_breaks(&text), 1, "{text}");
-        assert_eq!(text.matches("\\u2028").count(), 8, "{text}");
-        assert_eq!(text.matches("\\u0085").count(), 4, "{text}");
-        assert_eq!(text.matches("\\u2029").count(), 4, "{text}");
-        assert!(
-            text.contains("é€"),
-            "other characters stay as they are: {text}"
-        );
-        let back: Score = serde_json::from_slice(&line).unwrap();
-        assert_eq!(back, odd);
-
-        let plain = score(" and é€ “quoted” ");
-        let mut line = Vec::new();
-        write_json_line(&mut line, &plain).unwrap();
-        let mut expected = serde_json::to_vec(&plain).unwrap();
-        expected.push(b'\n');
-        assert_eq!(line, expected);
     }
 
     /// What Python's `json.dumps` writes beyond strict JSON is read: NaN and ±Infinity as
@@ -836,6 +497,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_json_error_is_kept_as_the_source_of_its_record_error() {
+        let input = "{\"id\":\"a\",\"text\":\"ok\"}\n{\"id\":\"b\",\"text\":\n";
+        let mut r = ArticleReader::jsonl(
+            PathBuf::from("in.jsonl"),
+            Box::new(io::Cursor::new(input.as_bytes().to_vec())),
+        );
+        assert!(r.next().unwrap().is_ok());
+        let err = r.next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "in.jsonl:2: malformed JSON");
+        let source = std::error::Error::source(&err).expect("the JSON reader's error");
+        assert!(source.is::<serde_json::Error>(), "{source}");
+    }
+
     proptest::proptest! {
         #[test]
         fn reader_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
@@ -857,19 +532,5 @@ mod tests {
                 proptest::prop_assert_eq!(out.matches('"').count(), line.matches('"').count());
             }
         }
-    }
-
-    #[test]
-    fn a_json_error_is_kept_as_the_source_of_its_record_error() {
-        let input = "{\"id\":\"a\",\"text\":\"ok\"}\n{\"id\":\"b\",\"text\":\n";
-        let mut r = ArticleReader::jsonl(
-            PathBuf::from("in.jsonl"),
-            Box::new(io::Cursor::new(input.as_bytes().to_vec())),
-        );
-        assert!(r.next().unwrap().is_ok());
-        let err = r.next().unwrap().unwrap_err();
-        assert_eq!(err.to_string(), "in.jsonl:2: malformed JSON");
-        let source = std::error::Error::source(&err).expect("the JSON reader's error");
-        assert!(source.is::<serde_json::Error>(), "{source}");
     }
 }

@@ -1,0 +1,202 @@
+//! Articles, labels and scores as plain data, and their files: reading articles from `.jsonl`
+//! and `.txt` files (`read.rs`), and writing scores as one JSON object a line (`json.rs`).
+//! Knows nothing about text processing or models.
+//!
+//! Input handling, decided once for every command:
+//! - empty lines in JSONL are skipped; an empty file yields no articles;
+//! - a line that is not a JSON object, lacks `id` or `text`, has a label other than the three,
+//!   or holds bytes that are not UTF-8 is an error naming the file and line;
+//! - a line longer than [`MAX_LINE_BYTES`] is an error (a runaway file is not read into memory);
+//! - unknown fields are ignored, so richer records (with `code`, `origin`, ...) read as they are.
+
+mod json;
+mod read;
+
+pub use json::write_json_line;
+pub use read::{read_all, read_path, ArticleReader, MAX_LINE_BYTES};
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The stance class of a labelled record or of a scored article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Agrees, consults, supports, concedes, cooperates, aids, de-escalates (CAMEO 02–08).
+    Conciliatory,
+    /// Plain statement with no stance toward the counterpart (CAMEO 01).
+    Neutral,
+    /// Demands, criticises, accuses, rejects, threatens, sanctions, coerces, fights (CAMEO 09–20).
+    Confrontational,
+}
+
+impl Label {
+    /// The label's name as written in files: `conciliatory`, `neutral`, `confrontational`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Conciliatory => "conciliatory",
+            Label::Neutral => "neutral",
+            Label::Confrontational => "confrontational",
+        }
+    }
+
+    /// Parses a label name (exact, lowercase).
+    pub fn parse(s: &str) -> Option<Label> {
+        match s {
+            "conciliatory" => Some(Label::Conciliatory),
+            "neutral" => Some(Label::Neutral),
+            "confrontational" => Some(Label::Confrontational),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One news article (or labelled record) as read from input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    /// Identifier, unique within its input.
+    pub id: String,
+    /// The article body.
+    pub text: String,
+    /// Headline, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Publication date as given (`YYYY-MM-DD`, RFC 3339, or `YYYYMMDD`); see [`Article::date`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Who takes the stance; overrides the command-line `--actor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Toward whom; overrides the command-line `--counterpart`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<String>,
+    /// Source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Publishing outlet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlet: Option<String>,
+    /// Gold label, present in training and evaluation data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
+}
+
+impl Article {
+    /// Parses [`Article::date`] into a calendar date, or `None` when absent or unusable.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.date.as_deref().and_then(parse_date)
+    }
+}
+
+/// Parses `YYYY-MM-DD`, an RFC 3339 timestamp (its date part, in its own offset), or `YYYYMMDD`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.date_naive());
+    }
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    None
+}
+
+/// Writes a contribution with the digits it has. Its factors (feature values, IDF, weights) are
+/// `f32`, so it is good to about seven significant digits, and the seventeen of an `f64` are
+/// noise: it is written as the shortest decimal that reads back as the same `f32` (at most nine
+/// significant digits, which also keeps the output small). A value `f32` cannot hold
+/// (beyond its largest, or so small it would become 0) is written as the `f64` it is, so no
+/// contribution changes sign or vanishes.
+fn f32_precision<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let narrow = *v as f32;
+    let holds = narrow.is_finite() && (narrow != 0.0 || *v == 0.0);
+    if holds || !v.is_finite() {
+        s.serialize_f32(narrow)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// One term and its signed contribution to an article's logit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermContribution {
+    /// Human-readable feature name (stemmed n-gram, context term or lexicon feature).
+    pub term: String,
+    /// Weight × value: its share of the logit (written as the shortest decimal that reads back
+    /// as the same `f32`: its factors are `f32`).
+    #[serde(serialize_with = "f32_precision")]
+    pub contribution: f64,
+}
+
+/// A sentence that moved the score, with its share of the logit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The sentence as it appears in the text.
+    pub sentence: String,
+    /// Byte offset of the sentence's start in the article text.
+    pub start: usize,
+    /// Byte offset one past its end.
+    pub end: usize,
+    /// Sum of the contributions of every feature occurrence in the sentence (logit units;
+    /// written as the shortest decimal that reads back as the same `f32`).
+    #[serde(serialize_with = "f32_precision")]
+    pub contribution: f64,
+    /// The terms in the sentence that contributed most, largest magnitude first.
+    pub terms: Vec<TermContribution>,
+}
+
+/// The result of scoring one article toward one counterpart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// The article's id.
+    pub id: String,
+    /// The counterpart as resolved (canonical name, or the literal name given).
+    pub counterpart: Option<String>,
+    /// The actor as resolved, if one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Stance in [-1, 1]: positive conciliatory, negative confrontational (`2p - 1`).
+    pub score: f64,
+    /// Calibrated probability that the article is conciliatory, 0..1.
+    pub p_conciliatory: f64,
+    /// The label the score implies (neutral inside the model's neutral band).
+    pub label: Label,
+    /// How often the counterpart was found in the text.
+    pub mentions: usize,
+    /// The model's intercept (logit units): the part of the logit no sentence carries.
+    pub intercept: f64,
+    /// Sentences that moved the score most, largest magnitude first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Writes `value` as one line of JSON, `\n` included: the output's lines (`stance score --format
+/// jsonl`) are split by `\n` alone.
+///
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_date_forms() {
+        assert_eq!(
+            parse_date("2025-03-04"),
+            NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
+        assert_eq!(
+            parse_date("2025-03-04T23:00:00-05:00"),
+            NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
+        assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
+        assert_eq!(parse_date("March 4"), None);
+    }
+}
