@@ -34,6 +34,13 @@ pub struct Classifier {
     columns: Arc<Vec<(f32, f32)>>,
 }
 
+/// Threads to use for parallel work (scoring streams, training): the machine's cores.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1)
+}
+
 /// Per column of a model file: its IDF (1 for dense columns) and its weight.
 fn column_table(file: &ModelFile) -> Arc<Vec<(f32, f32)>> {
     let v = &file.vectoriser;

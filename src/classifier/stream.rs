@@ -5,7 +5,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::Classifier;
+use super::{worker_threads, Classifier};
 use crate::article::{Article, Score};
 use crate::error::{Error, Result};
 
@@ -62,9 +62,7 @@ where
 {
     type Batch = (usize, Vec<(usize, Article)>, Option<Error>);
     type Done<T> = (usize, Vec<(usize, Article, Score, T)>, Option<Error>);
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(1);
+    let workers = worker_threads();
     std::thread::scope(|scope| {
         let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));

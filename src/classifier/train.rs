@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::card::{CvReport, MeanSd, ModelCard};
 use super::format::{builtin_data_sha256, Analyser, ModelFile, FORMAT_NAME, FORMAT_VERSION};
-use super::Classifier;
+use super::{worker_threads, Classifier};
 use crate::actors::{ActorRef, Gazetteer};
 use crate::article::{Article, Label};
 use crate::error::{Error, Result};
@@ -152,13 +152,6 @@ fn record_weights(params: &TrainParams, prepared: &TrainingSet, subset: &[usize]
 fn predict(v: &SubsetVectoriser, m: &LogisticRegression, docs: &InternedDocs, doc: usize) -> f64 {
     let row = v.row(docs, doc);
     m.probability(&row.indices, &row.values)
-}
-
-/// Threads to use for parallel work: the machine's cores.
-fn worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(1)
 }
 
 /// Extracts training features of records, with the names of their features.
