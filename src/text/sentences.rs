@@ -83,6 +83,7 @@ pub fn split_sentences(text: &str, tokens: &[Token], out: &mut Vec<Sentence>) {
     let n = tokens.len();
     let mut first = 0usize;
     let mut line_start = 0usize;
+    let wrapped = is_hard_wrapped(text, tokens);
     let push = |out: &mut Vec<Sentence>, from: usize, to: usize| {
         if to > from {
             out.push(Sentence {
@@ -96,7 +97,7 @@ pub fn split_sentences(text: &str, tokens: &[Token], out: &mut Vec<Sentence>) {
     while i < n {
         let t = tokens[i];
         if t.newlines_before > 0 {
-            if i > first && newline_ends_sentence(text, tokens, i, line_start) {
+            if i > first && newline_ends_sentence(text, tokens, i, line_start, wrapped) {
                 push(out, first, i);
                 first = i;
             }
@@ -163,7 +164,42 @@ fn opens_sentence(text: &str, t: Token) -> bool {
         )
 }
 
-fn newline_ends_sentence(text: &str, tokens: &[Token], i: usize, line_start: usize) -> bool {
+/// Whether the text is hard-wrapped (wire copy broken into lines of fixed width): at least a
+/// third of its line breaks that follow no punctuation continue with a lowercase word.
+fn is_hard_wrapped(text: &str, tokens: &[Token]) -> bool {
+    let (mut breaks, mut lower) = (0usize, 0usize);
+    for w in tokens.windows(2) {
+        let (prev, t) = (w[0], w[1]);
+        if t.newlines_before == 1 && prev.kind != TokenKind::Punct {
+            breaks += 1;
+            lower += starts_lowercase(text, t) as usize;
+        }
+    }
+    breaks >= 3 && lower * 3 >= breaks
+}
+
+fn starts_lowercase(text: &str, t: Token) -> bool {
+    text[t.start as usize..]
+        .chars()
+        .next()
+        .is_some_and(char::is_lowercase)
+}
+
+/// Whether the line a token starts is indented (a paragraph's first line in wire copy).
+fn indented(text: &str, tokens: &[Token], i: usize) -> bool {
+    let gap = &text[tokens[i - 1].end as usize..tokens[i].start as usize];
+    gap.rsplit('\n')
+        .next()
+        .is_some_and(|lead| lead.len() >= 2 || lead.contains('\t'))
+}
+
+fn newline_ends_sentence(
+    text: &str,
+    tokens: &[Token],
+    i: usize,
+    line_start: usize,
+    wrapped: bool,
+) -> bool {
     let t = tokens[i];
     if t.newlines_before >= 2 {
         return true;
@@ -175,6 +211,14 @@ fn newline_ends_sentence(text: &str, tokens: &[Token], i: usize, line_start: usi
     }
     if t.kind == TokenKind::Punct && is_bullet(t.text(text)) {
         return true;
+    }
+    // A line that goes on in lowercase continues its sentence; in hard-wrapped text every
+    // line does, unless the next one is indented as a new paragraph.
+    if starts_lowercase(text, t) {
+        return false;
+    }
+    if wrapped {
+        return indented(text, tokens, i);
     }
     // A short previous line without final punctuation is a heading or a list item.
     (prev.end as usize).saturating_sub(line_start) <= HEADING_MAX_BYTES
@@ -224,6 +268,18 @@ mod tests {
                 "- UK and France Agree",
                 "- Curfew Imposed in Nepal",
                 "His response came later."
+            ]
+        );
+    }
+
+    #[test]
+    fn wire_copy_wrapped_at_a_fixed_width_keeps_its_sentences() {
+        let text = "Lima said on Tuesday it would reopen its border\nwith its northern neighbour after talks\nwith the Ecuadorean foreign minister in\nQuito last week.\n    The two governments also agreed to\nset up a joint commission on fishing\nrights.";
+        assert_eq!(
+            split(text),
+            [
+                "Lima said on Tuesday it would reopen its border\nwith its northern neighbour after talks\nwith the Ecuadorean foreign minister in\nQuito last week.",
+                "The two governments also agreed to\nset up a joint commission on fishing\nrights."
             ]
         );
     }
