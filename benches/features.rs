@@ -10,7 +10,7 @@ use common::{sample_texts, size_label};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use stance::actors::Gazetteer;
 use stance::features::lexicon::Lexicon;
-use stance::features::{DocFeatures, Extracted, Extractor};
+use stance::features::{Doc, DocFeatures, Extracted, Extractor};
 
 fn features(c: &mut Criterion) {
     let texts = sample_texts();
@@ -31,7 +31,7 @@ fn features(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0;
             for d in docs {
-                extractor.extract(black_box(d), Some(&counterpart), None, None, &mut out);
+                extractor.extract(Doc::text(black_box(d), Some(&counterpart)), None, &mut out);
                 n += out.occurrences.len();
             }
             n
@@ -42,7 +42,7 @@ fn features(c: &mut Criterion) {
         .iter()
         .map(|d| {
             let mut e = Extracted::default();
-            extractor.extract(d, Some(&counterpart), None, None, &mut e);
+            extractor.extract(Doc::text(d, Some(&counterpart)), None, &mut e);
             e
         })
         .collect();

@@ -3,6 +3,7 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use stance::article::Part;
 use stance::store::{ModelInfo, Store};
 use stance::{Article, Evidence, Label, Score};
 
@@ -28,10 +29,12 @@ fn corpus(n: usize) -> Vec<(Article, Score)> {
                 actor: Some("Cuba".into()),
                 score: (next() % 2000) as f64 / 1000.0 - 1.0,
                 p_conciliatory: 0.5,
+                p_stance: 0.25,
                 label: Label::Neutral,
                 mentions: 1,
                 intercept: 0.0,
                 evidence: vec![Evidence {
+                    part: Part::Text,
                     sentence: "A sentence that moved the score.".into(),
                     start: 0,
                     end: 33,

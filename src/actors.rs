@@ -5,10 +5,14 @@
 //! Matching rules: aliases are tokenized like article text and matched on whole tokens; an
 //! alias written only in capitals, digits and dots (`US`, `U.S.`, `DPRK`) matches case-sensitively,
 //! any other alias on normalised forms (case and accents folded); a leading "the" in an alias
-//! is optional in the text; where aliases overlap the longest wins.
+//! is optional in the text; where aliases overlap the longest wins. An alias may hold only
+//! between two dates (`Moscow[..1991-12-25]` is the Soviet Union, `Moscow[1991-12-26..]`
+//! Russia): an article is matched with the meanings its date gives, an undated one with
+//! today's.
 
 use std::sync::OnceLock;
 
+use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -69,6 +73,68 @@ struct Pattern {
     tokens: Vec<String>,
     exact: bool,
     entity: u32,
+    valid: Validity,
+}
+
+/// The dates between which an alias means its entity (both ends included; open when `None`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Validity {
+    /// First day it holds.
+    pub from: Option<NaiveDate>,
+    /// Last day it holds.
+    pub to: Option<NaiveDate>,
+}
+
+impl Validity {
+    /// Whether it holds on `date`; an undated text is read as of today, so only an alias
+    /// whose meaning has ended fails it.
+    #[inline]
+    pub fn holds(&self, date: Option<NaiveDate>) -> bool {
+        match date {
+            Some(d) => self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t),
+            None => self.to.is_none(),
+        }
+    }
+
+    /// Whether it holds at any date.
+    pub fn is_always(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+}
+
+impl std::fmt::Display for Validity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        write!(f, "[{}..{}]", d(self.from), d(self.to))
+    }
+}
+
+/// Splits `Moscow[..1991-12-25]` into the alias and its validity.
+fn dated_alias(alias: &str) -> std::result::Result<(&str, Validity), String> {
+    let Some(open) = alias.find('[') else {
+        return Ok((alias, Validity::default()));
+    };
+    let range = alias[open + 1..]
+        .strip_suffix(']')
+        .and_then(|r| r.split_once(".."))
+        .ok_or_else(|| format!("alias {alias:?}: expected a date range like [1990-10-03..]"))?;
+    let day = |s: &str| -> std::result::Result<Option<NaiveDate>, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| format!("alias {alias:?}: {s:?} is not a date (YYYY-MM-DD)"))
+    };
+    let valid = Validity {
+        from: day(range.0)?,
+        to: day(range.1)?,
+    };
+    if valid.is_always() || valid.from.zip(valid.to).is_some_and(|(f, t)| f > t) {
+        return Err(format!("alias {alias:?}: empty or open date range"));
+    }
+    Ok((alias[..open].trim_end(), valid))
 }
 
 /// Known actors and an index of their aliases by first token.
@@ -106,6 +172,7 @@ struct Probe {
     forms: Box<[u32]>,
     exact: bool,
     entity: u32,
+    valid: Validity,
 }
 
 /// The aliases one word can start, as found by [`Gazetteer::alias_word`]: a caller that meets
@@ -159,8 +226,20 @@ pub struct ActorRef {
     pub display: String,
     /// Gazetteer entities it stands for (a name like "Hungary & Romania" stands for two).
     pub entities: Vec<u32>,
-    /// Token patterns (normalised) of parts the gazetteer does not know, matched literally.
+    /// Token patterns (normalised) of parts the gazetteer does not know, matched literally:
+    /// each part whole, and for a longer name its last capitalised word that is not an alias
+    /// ("Vladimir Putin" from "Russian President Vladimir Putin").
     pub literals: Vec<Vec<String>>,
+    /// Entities named inside a part the gazetteer does not know ("Chilean" in "28 Chilean
+    /// government officials"): they count as mentions only in a text where no literal does.
+    pub fallback: Vec<u32>,
+}
+
+impl ActorRef {
+    /// Whether it names anything that could be found in a text.
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty() && self.literals.is_empty() && self.fallback.is_empty()
+    }
 }
 
 fn is_exact_alias(alias: &str) -> bool {
@@ -246,15 +325,26 @@ impl Gazetteer {
             if ids.insert(id.to_string(), ()).is_some() {
                 return Err(bad(format!("duplicate id {id}")));
             }
-            let mut aliases: Vec<String> = vec![name.to_string()];
-            for a in cols[3].split('|').map(str::trim).filter(|a| !a.is_empty()) {
+            // The name is an alias too, unless the list gives it with dates ("Germany" means
+            // Germany only from reunification).
+            let listed: Vec<&str> = cols[3]
+                .split('|')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .collect();
+            let mut aliases: Vec<String> = Vec::new();
+            if !listed.iter().any(|a| a.split('[').next() == Some(name)) {
+                aliases.push(name.to_string());
+            }
+            for a in listed {
                 if !aliases.iter().any(|x| x == a) {
                     aliases.push(a.to_string());
                 }
             }
             let entity = g.entities.len() as u32;
             for a in &aliases {
-                g.add_pattern(a, entity);
+                let (alias, valid) = dated_alias(a).map_err(bad)?;
+                g.add_pattern(alias, entity, valid);
             }
             g.entities.push(Entity {
                 id: id.to_string(),
@@ -264,7 +354,7 @@ impl Gazetteer {
             });
         }
         for phrase in NOT_ACTORS {
-            g.add_pattern(phrase, NO_ENTITY);
+            g.add_pattern(phrase, NO_ENTITY, Validity::default());
         }
         for list in &mut g.lists {
             list.sort_by_key(|p| std::cmp::Reverse(p.tokens.len()));
@@ -273,7 +363,7 @@ impl Gazetteer {
         Ok(g)
     }
 
-    fn add_pattern(&mut self, alias: &str, entity: u32) {
+    fn add_pattern(&mut self, alias: &str, entity: u32, valid: Validity) {
         let exact = is_exact_alias(alias);
         let tokens = name_tokens(alias, exact);
         if tokens.is_empty() {
@@ -286,11 +376,15 @@ impl Gazetteer {
             self.lists.push(Vec::new());
         }
         let list = &mut self.lists[at];
-        if !list.iter().any(|p| p.tokens == tokens && p.exact == exact) {
+        if !list
+            .iter()
+            .any(|p| p.tokens == tokens && p.exact == exact && p.valid == valid)
+        {
             list.push(Pattern {
                 tokens,
                 exact,
                 entity,
+                valid,
             });
         }
     }
@@ -305,9 +399,14 @@ impl Gazetteer {
         &self.entities[index as usize]
     }
 
-    /// Finds the entity a whole name stands for: its id, canonical name or any alias
+    /// Finds the entity a whole name stands for today: its id, canonical name or any alias
     /// (case-insensitive, accents folded, leading "the" optional).
     pub fn lookup(&self, name: &str) -> Option<u32> {
+        self.lookup_at(name, None)
+    }
+
+    /// Finds the entity a whole name stands for on `date` (today when `None`).
+    pub fn lookup_at(&self, name: &str, date: Option<NaiveDate>) -> Option<u32> {
         let name = name.trim();
         if let Some(i) = self.entities.iter().position(|e| e.id == name) {
             return Some(i as u32);
@@ -319,31 +418,39 @@ impl Gazetteer {
             self.lists[at]
                 .iter()
                 .find(|p| {
-                    if p.entity == NO_ENTITY {
-                        false
-                    } else if p.exact {
-                        p.tokens == exact
-                    } else {
-                        p.tokens == toks
-                    }
+                    p.entity != NO_ENTITY
+                        && p.valid.holds(date)
+                        && if p.exact {
+                            p.tokens == exact
+                        } else {
+                            p.tokens == toks
+                        }
                 })
                 .map(|p| p.entity)
         })
     }
 
-    /// Resolves a user-given actor or counterpart name.
+    /// Resolves a user-given actor or counterpart name as of today; see
+    /// [`Gazetteer::resolve_at`].
+    pub fn resolve(&self, name: &str) -> ActorRef {
+        self.resolve_at(name, None)
+    }
+
+    /// Resolves a user-given actor or counterpart name for an article of `date`.
     ///
     /// Bracketed codes are dropped (`Gondor [GON]` → `Gondor`); a name the gazetteer knows
     /// resolves to its entity; a compound (`Hungary & Romania`, `A and B`, `A/B`) resolves part
-    /// by part; anything unknown becomes a literal pattern matched as whole words.
-    pub fn resolve(&self, name: &str) -> ActorRef {
+    /// by part; anything unknown becomes a literal pattern matched as whole words (plus the
+    /// last capitalised word of a longer name, a person's surname), and the gazetteer entities
+    /// named inside it become its fallback.
+    pub fn resolve_at(&self, name: &str, date: Option<NaiveDate>) -> ActorRef {
         let cleaned = strip_brackets(name);
         let cleaned = cleaned.trim();
         let mut r = ActorRef::default();
         if cleaned.is_empty() {
             return r;
         }
-        let parts: Vec<&str> = match self.lookup(cleaned) {
+        let parts: Vec<&str> = match self.lookup_at(cleaned, date) {
             Some(_) => vec![cleaned],
             None => {
                 let split: Vec<&str> = cleaned
@@ -361,7 +468,7 @@ impl Gazetteer {
         };
         let mut shown = Vec::new();
         for p in parts {
-            match self.lookup(p) {
+            match self.lookup_at(p, date) {
                 Some(e) => {
                     if !r.entities.contains(&e) {
                         r.entities.push(e);
@@ -370,15 +477,56 @@ impl Gazetteer {
                 }
                 None => {
                     let toks = name_tokens(p, false);
-                    if !toks.is_empty() {
-                        r.literals.push(toks);
-                        shown.push(p.to_string());
+                    if toks.is_empty() {
+                        continue;
+                    }
+                    r.literals.push(toks);
+                    shown.push(p.to_string());
+                    let inner = self.mentions_in_name(p, date);
+                    for (e, _) in &inner {
+                        if !r.fallback.contains(e) {
+                            r.fallback.push(*e);
+                        }
+                    }
+                    if let Some(head) = surname(p, &inner) {
+                        if !r.literals.contains(&head) {
+                            r.literals.push(head);
+                        }
                     }
                 }
             }
         }
         r.display = shown.join(" & ");
         r
+    }
+
+    /// The gazetteer mentions inside a name: entity and the tokens it covers.
+    fn mentions_in_name(
+        &self,
+        name: &str,
+        date: Option<NaiveDate>,
+    ) -> Vec<(u32, std::ops::Range<usize>)> {
+        let mut toks: Vec<Token> = Vec::new();
+        tokenize(name, &mut toks);
+        let words: Vec<AliasWord> = toks
+            .iter()
+            .map(|t| {
+                let raw = t.text(name);
+                self.alias_word(raw, &normalize_word(raw))
+            })
+            .collect();
+        let starts = toks.iter().enumerate().filter_map(|(i, t)| {
+            (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
+        });
+        let mut found = Vec::new();
+        self.find_mentions(toks.len(), starts, |i| words[i], date, &mut found);
+        found
+            .into_iter()
+            .filter_map(|m| match m.who {
+                Who::Entity(e) => Some((e, m.start..m.end)),
+                Who::Literal(_) => None,
+            })
+            .collect()
     }
 
     /// What mention finding needs of a word: `raw` as written in the text, `norm` its
@@ -396,12 +544,13 @@ impl Gazetteer {
     /// alias first, without overlaps. `starts` are the tokens that can start one, in text
     /// order: every word (not punctuation) whose [`Gazetteer::alias_word`] has `starts`, with
     /// them; `word(i)` is [`Gazetteer::alias_word`] of token `i` (which a caller may have
-    /// cached per word).
+    /// cached per word); `date` is the text's, for aliases that hold only between dates.
     pub fn find_mentions(
         &self,
         n_tokens: usize,
         starts: impl IntoIterator<Item = (usize, AliasList)>,
         word: impl Fn(usize) -> AliasWord,
+        date: Option<NaiveDate>,
         out: &mut Vec<Mention>,
     ) {
         out.clear();
@@ -413,6 +562,7 @@ impl Gazetteer {
             }
             let found = self.matcher.lists[at.0 as usize].iter().find(|p| {
                 i + p.forms.len() <= n_tokens
+                    && p.valid.holds(date)
                     && p.forms
                         .iter()
                         .enumerate()
@@ -450,6 +600,7 @@ impl Matcher {
                     forms: p.tokens.iter().map(|t| m.forms[t.as_str()]).collect(),
                     exact: p.exact,
                     entity: p.entity,
+                    valid: p.valid,
                 })
                 .collect::<Vec<Probe>>()
         };
@@ -476,40 +627,83 @@ impl Matcher {
 }
 
 /// Finds literal (normalised, whole-token) occurrences of `patterns` and merges them into
-/// `mentions`, keeping gazetteer mentions where they overlap. Returns how many were added.
+/// `mentions` (sorted by start). A literal is a name the user gave, so where it overlaps
+/// gazetteer mentions ("the Trump administration" for the literal "Trump") it replaces them.
+/// Returns how many were added.
 pub fn find_literal_mentions<'a>(
     patterns: &[Vec<String>],
     n_tokens: usize,
     norm: impl Fn(usize) -> &'a str,
     mentions: &mut Vec<Mention>,
 ) -> usize {
-    if patterns.is_empty() {
-        return 0;
-    }
-    let mut added = 0;
+    let mut found: Vec<Mention> = Vec::new();
     for (li, pat) in patterns.iter().enumerate() {
         if pat.is_empty() || pat.len() > n_tokens {
             continue;
         }
-        for at in 0..=n_tokens - pat.len() {
+        // First pattern first, longest match wins among literals: skip overlaps.
+        let mut at = 0;
+        while at + pat.len() <= n_tokens {
             if pat.iter().enumerate().all(|(k, w)| norm(at + k) == w) {
                 let end = at + pat.len();
-                if mentions.iter().any(|m| m.start < end && at < m.end) {
-                    continue;
+                if !found.iter().any(|m| m.start < end && at < m.end) {
+                    found.push(Mention {
+                        start: at,
+                        end,
+                        who: Who::Literal(li as u32),
+                    });
                 }
-                mentions.push(Mention {
-                    start: at,
-                    end,
-                    who: Who::Literal(li as u32),
-                });
-                added += 1;
+                at = end;
+            } else {
+                at += 1;
             }
         }
     }
-    if added > 0 {
-        mentions.sort_by_key(|m| m.start);
+    if found.is_empty() {
+        return 0;
     }
+    found.sort_by_key(|m| m.start);
+    let added = found.len();
+    let gazetteer = std::mem::take(mentions);
+    // Both lists are sorted and each is free of overlaps: one merge keeps every literal and
+    // each gazetteer mention no literal overlaps.
+    let mut lit = found.iter().peekable();
+    for m in gazetteer {
+        while let Some(l) = lit.next_if(|l| l.start < m.start) {
+            mentions.push(*l);
+        }
+        let overlapped = mentions.last().is_some_and(|l| l.end > m.start)
+            || lit.peek().is_some_and(|l| l.start < m.end);
+        if !overlapped {
+            mentions.push(m);
+        }
+    }
+    mentions.extend(lit);
     added
+}
+
+/// A longer name's last capitalised word outside any alias ("Thomas Whelan" → "whelan"),
+/// looked for before a comma or " of " ("DuBose Porter, chairman of ..." → "porter").
+fn surname(name: &str, inner: &[(u32, std::ops::Range<usize>)]) -> Option<Vec<String>> {
+    let mut toks: Vec<Token> = Vec::new();
+    tokenize(name, &mut toks);
+    let stop = toks
+        .iter()
+        .position(|t| matches!(t.text(name), "," | "of" | "(" | "-" | "--"))
+        .unwrap_or(toks.len());
+    if stop < 2 {
+        return None;
+    }
+    (0..stop)
+        .rev()
+        .find(|&i| {
+            let w = toks[i].text(name);
+            toks[i].kind == crate::text::TokenKind::Word
+                && w.chars().count() >= 3
+                && w.chars().next().is_some_and(char::is_uppercase)
+                && !inner.iter().any(|m| m.1.contains(&i))
+        })
+        .map(|i| vec![normalize_word(toks[i].text(name)).into_owned()])
 }
 
 fn strip_brackets(name: &str) -> String {
@@ -573,6 +767,7 @@ mod tests {
                 .and_then(|&at| {
                     g.lists[at].iter().find(|p| {
                         i + p.tokens.len() <= toks.len()
+                            && p.valid.holds(None)
                             && p.tokens.iter().enumerate().all(|(k, want)| {
                                 let got = if p.exact {
                                     toks[i + k].text(text)
@@ -655,7 +850,7 @@ mod tests {
             (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
         });
         let mut m = Vec::new();
-        g.find_mentions(toks.len(), starts, |i| words[i], &mut m);
+        g.find_mentions(toks.len(), starts, |i| words[i], None, &mut m);
         m
     }
 
@@ -689,6 +884,111 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "g.tsv:2: expected 4 tab-separated columns, found 2"
+        );
+    }
+
+    fn day(s: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    }
+
+    #[test]
+    fn dated_aliases_take_the_meaning_of_the_articles_date() {
+        let g = Gazetteer::builtin();
+        let at = |name: &str, date: &str| g.resolve_at(name, day(date)).display;
+        assert_eq!(at("Moscow", "1987-03-02"), "Soviet Union");
+        assert_eq!(at("Moscow", "1991-12-25"), "Soviet Union");
+        assert_eq!(at("Moscow", "1991-12-26"), "Russia");
+        assert_eq!(g.resolve("the Kremlin").display, "Russia");
+        assert_eq!(at("Bonn", "1987-03-02"), "West Germany");
+        assert_eq!(at("Germany", "1990-10-02"), "West Germany");
+        assert_eq!(at("Germany", "1990-10-03"), "Germany");
+        assert_eq!(at("Prague", "1980-01-01"), "Czechoslovakia");
+        assert_eq!(at("Belgrade", "1985-01-01"), "Yugoslavia");
+        for (name, id) in [("USSR", "SUN"), ("East German", "DDR"), ("Yugoslav", "YUG")] {
+            let r = g.resolve(name);
+            assert_eq!(g.entity(r.entities[0]).id, id, "{name}");
+        }
+        // Undated text is read as of today: an alias whose meaning ended means nothing.
+        assert!(g.resolve("Bonn").entities.is_empty());
+        // In a 1987 text "Moscow" is a mention of the Soviet Union, not of Russia.
+        let text = "Washington presented Moscow with a draft treaty.";
+        let found = |date| {
+            let (toks, norms) = crate::text::tokens_and_norms(text);
+            let words: Vec<AliasWord> = toks
+                .iter()
+                .zip(&norms)
+                .map(|(t, n)| g.alias_word(t.text(text), n))
+                .collect();
+            let starts = toks.iter().enumerate().filter_map(|(i, t)| {
+                (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
+            });
+            let mut m = Vec::new();
+            g.find_mentions(toks.len(), starts, |i| words[i], date, &mut m);
+            m.iter()
+                .map(|m| match m.who {
+                    Who::Entity(e) => g.entity(e).name.clone(),
+                    Who::Literal(_) => unreachable!(),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found(day("1987-06-01")), ["United States", "Soviet Union"]);
+        assert_eq!(found(day("2020-06-01")), ["United States", "Russia"]);
+        assert_eq!(found(None), ["United States", "Russia"]);
+    }
+
+    #[test]
+    fn rejects_malformed_date_ranges() {
+        for bad in [
+            "Moscow[1990]",
+            "Moscow[..]",
+            "Moscow[1992-01-01..1990-01-01]",
+            "Moscow[x..]",
+        ] {
+            let text = format!("id\tkind\tname\taliases\nSUN\tformer\tSoviet Union\t{bad}\n");
+            let err = Gazetteer::parse(&text, "g.tsv").unwrap_err().to_string();
+            assert!(err.starts_with("g.tsv:2: alias"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_match_their_surname_and_fall_back_to_the_states_inside() {
+        let g = Gazetteer::builtin();
+        let r = g.resolve("Russian President Vladimir Putin");
+        assert_eq!(
+            r.literals,
+            [
+                vec!["russian", "president", "vladimir", "putin"],
+                vec!["putin"]
+            ]
+        );
+        assert_eq!(r.fallback.len(), 1);
+        assert_eq!(g.entity(r.fallback[0]).name, "Russia");
+        let r = g.resolve("DuBose Porter, chairman of the Democratic Party of Georgia");
+        assert!(r.literals.contains(&vec!["porter".to_string()]));
+        let r = g.resolve("28 Chilean government officials");
+        assert_eq!(r.literals.len(), 1, "no surname in a description");
+        assert_eq!(g.entity(r.fallback[0]).name, "Chile");
+    }
+
+    #[test]
+    fn a_literal_name_wins_over_the_gazetteer_mentions_it_overlaps() {
+        let text = "The Trump administration and the U.S. Congress met Trump.";
+        let (toks, norms) = crate::text::tokens_and_norms(text);
+        let refs: Vec<&str> = norms.iter().map(String::as_str).collect();
+        let mut m = mentions_with(Gazetteer::builtin(), text);
+        let gazetteer_before = m.len();
+        assert!(gazetteer_before >= 2, "{m:?}");
+        let added = find_literal_mentions(&[vec!["trump".into()]], toks.len(), |i| refs[i], &mut m);
+        assert_eq!(added, 2);
+        assert!(
+            m.windows(2).all(|w| w[0].end <= w[1].start),
+            "sorted, no overlap: {m:?}"
+        );
+        let literal_at = |i| m.iter().any(|x| x.start == i && x.who == Who::Literal(0));
+        assert!(literal_at(1) && literal_at(toks.len() - 2));
+        assert!(
+            m.iter().any(|x| matches!(x.who, Who::Entity(_))),
+            "U.S. kept"
         );
     }
 

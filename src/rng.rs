@@ -1,7 +1,7 @@
 //! The pseudo-random generator of stance: SplitMix64 from a seed. Choices made at random
 //! (bootstrap resamples, generated test and bench inputs) draw from it, so the same seed gives
-//! the same choices in every run and every version. Cross-validation folds alone still draw
-//! from the generator they were first drawn with (`FoldLcg`, whose documentation says why).
+//! the same choices in every run and every version; so are the cross-validation folds of
+//! `stance train`.
 
 use crate::hash::{mix64, GOLDEN_GAMMA};
 
@@ -38,30 +38,6 @@ impl SplitMix64 {
     pub fn below(&mut self, n: usize) -> usize {
         assert!(n > 0, "below(0) has no value to give");
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
-/// Knuth's MMIX linear congruential generator, kept for one use only: the cross-validation
-/// folds of `stance train`. The shipped model's neutral band was chosen on the out-of-fold
-/// scores of folds it drew, and `stance train` must rebuild that model exactly; folds drawn
-/// from [`SplitMix64`] choose another band. Retire it for [`SplitMix64`] the next time the
-/// model is retrained for reasons of its own.
-#[derive(Debug, Clone)]
-pub(crate) struct FoldLcg(u64);
-
-impl FoldLcg {
-    const A: u64 = 6_364_136_223_846_793_005;
-    const C: u64 = 1_442_695_040_888_963_407;
-
-    /// A generator whose sequence is fixed by `seed`.
-    pub(crate) fn new(seed: u64) -> FoldLcg {
-        FoldLcg(seed.wrapping_mul(Self::A).wrapping_add(Self::C))
-    }
-
-    /// A number in `0..n`, from the top 31 bits of the next state (modulo `n`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(Self::A).wrapping_add(Self::C);
-        ((self.0 >> 33) as usize) % n
     }
 }
 

@@ -41,6 +41,16 @@ const COLD: [&str; 6] = [
     "{A} accused {C} of subversion and suspended all talks.",
 ];
 
+/// Statements that name both states and take no stance: the neutral class of the small model.
+const PLAIN: [&str; 6] = [
+    "{A} and {C} published their monthly shipping figures.",
+    "Rain fell in {A} while markets in {C} were closed for a holiday.",
+    "Tourists from {C} visited the old town of {A} this week.",
+    "{A} reported its grain harvest; buyers in {C} were listed.",
+    "A football team from {A} played a friendly match in {C}.",
+    "Weather services in {A} and {C} forecast a mild winter.",
+];
+
 /// One synthetic article. The closing clause lists topics in an order that depends on `i`,
 /// so articles built on the same template share well under half of their 5-word shingles and
 /// are not near-duplicates whatever the MinHash's hash functions (a regression: with only a
@@ -71,11 +81,11 @@ fn fill(t: &str, i: usize) -> String {
 /// Trains a small model in `dir` and returns its path.
 fn train(dir: &Path) -> PathBuf {
     let mut lines = Vec::new();
-    for i in 0..60 {
-        let (t, label) = if i % 2 == 0 {
-            (WARM[i % 6], "conciliatory")
-        } else {
-            (COLD[i % 6], "confrontational")
+    for i in 0..90 {
+        let (t, label) = match i % 3 {
+            0 => (WARM[i % 6], "conciliatory"),
+            1 => (COLD[i % 6], "confrontational"),
+            _ => (PLAIN[i % 6], "neutral"),
         };
         lines.push(
             serde_json::json!({"id": format!("t{i}"), "text": fill(t, i), "label": label})

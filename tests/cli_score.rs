@@ -125,7 +125,9 @@ fn evidence_and_intercept_add_up_to_the_logit() {
         .sum::<f64>()
         + r["intercept"].as_f64().unwrap();
     assert!((sum - logit).abs() < 1e-3, "sum {sum} logit {logit}");
-    assert!((r["score"].as_f64().unwrap() - (2.0 * p - 1.0)).abs() < 1e-9);
+    // The score is the expected stance: the probability of a stance times its polarity.
+    let p_stance = r["p_stance"].as_f64().unwrap();
+    assert!((r["score"].as_f64().unwrap() - p_stance * (2.0 * p - 1.0)).abs() < 1e-9);
 }
 
 /// Evidence quotes the text, and web text carries U+0085, U+2028 and U+2029, which line
@@ -256,6 +258,8 @@ fn refuses_missing_truncated_foreign_and_future_models() {
     .unwrap();
     assert!(good.contains("wrote"), "{good}");
     let model = std::fs::read_to_string(dir.path().join("m/model.json")).unwrap();
+    let version = format!("\"format_version\":{}", stance::classifier::FORMAT_VERSION);
+    assert!(model.contains(&version));
     let cases = [
         ("missing.json", None, "missing.json"),
         (
@@ -270,8 +274,13 @@ fn refuses_missing_truncated_foreign_and_future_models() {
         ),
         (
             "future.json",
-            Some(model.replace("\"format_version\":1", "\"format_version\":99")),
+            Some(model.replace(&version, "\"format_version\":99")),
             "format version 99",
+        ),
+        (
+            "older.json",
+            Some(model.replace(&version, "\"format_version\":1")),
+            "format version 1, but this stance reads version",
         ),
     ];
     for (name, content, expect) in cases {
@@ -321,6 +330,19 @@ fn small_training_set(dir: &Path) -> String {
     }
     for (i, t) in conf.iter().enumerate() {
         s += &(serde_json::json!({"id": format!("f{i}"), "text": t, "label": "confrontational"})
+            .to_string()
+            + "\n");
+    }
+    let neutral = [
+        "Chile and Peru published their monthly trade figures.",
+        "Rain fell in Hanoi while markets in Tokyo were closed.",
+        "Tourists from Kenya visited Mogadishu's old port.",
+        "India reported its wheat harvest; buyers in Pakistan were listed.",
+        "A football team from Brazil played a friendly in Bolivia.",
+        "Weather services in Norway and Sweden forecast snow.",
+    ];
+    for (i, t) in neutral.iter().enumerate() {
+        s += &(serde_json::json!({"id": format!("n{i}"), "text": t, "label": "neutral"})
             .to_string()
             + "\n");
     }
@@ -377,6 +399,27 @@ fn train_prints_cross_validation_writes_a_card_and_the_model_scores() {
     );
     let v: Value = serde_json::from_slice(&ev.stdout).unwrap();
     assert_eq!(v[0]["metrics"]["n"], 20);
+    assert_eq!(v[0]["metrics"]["n_3"], 26);
+    assert!(v[0]["metrics"]["macro_f1_3"].as_f64().is_some(), "{v}");
+}
+
+/// Training needs all three classes, and says which one is missing.
+#[test]
+fn training_without_one_class_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = small_training_set(dir.path());
+    let polar: String = std::fs::read_to_string(&train)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("\"neutral\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let f = write(dir.path(), "polar.jsonl", polar.as_bytes());
+    let out = stance(&["train", "--out", "m", f.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no neutral records"), "{err}");
+    assert!(!dir.path().join("m/model.json").exists());
 }
 
 /// Labels matter to training and evaluation only: `score` reads a label outside the three
@@ -445,7 +488,7 @@ fn tsv_and_text_formats_render() {
     let s = String::from_utf8_lossy(&tsv.stdout);
     let lines: Vec<&str> = s.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[1].split('\t').count(), 7);
+    assert_eq!(lines[1].split('\t').count(), 8);
     // No line break by Python's `str.splitlines()` count either.
     assert_eq!(line_breaks(&s), 2, "{s}");
     assert!(lines[1].starts_with("a b c d\t"), "{s}");

@@ -2,6 +2,7 @@
 //! and HTML sections, and the aggregation seen through [`stance::report::analyse`].
 
 use chrono::NaiveDate;
+use stance::article::Part;
 use stance::report::chart::{self, ChartSpec, Series};
 use stance::report::document::{self, ReportMeta};
 use stance::report::trend::{Bucket, TrendParams};
@@ -28,6 +29,7 @@ fn row(id: &str, date: NaiveDate, cluster: &str, score: f64) -> ScoredArticle {
             Label::Confrontational
         },
         evidence: vec![Evidence {
+            part: Part::Text,
             sentence: format!("Evidence sentence of {id}."),
             start: 0,
             end: 10,
@@ -209,4 +211,36 @@ fn markdown_and_html_have_every_section() {
     assert!(csv.starts_with("# Mean of distinct stories"));
     assert!(csv.contains("\nseries,period,start,articles,stories,mean,ci_low,ci_high,thin,rolling_mean,change_point\n"));
     assert!(csv.contains("Cuba → United States,2025-04,2025-04-01,1,1,0.6000,,,true,"));
+}
+
+/// Articles that never name the counterpart take no part in the trend: thirty unmentioned
+/// stories in January leave every period's mean, interval and the shifts as they were, and the
+/// report says how many were left out.
+#[test]
+fn unmentioned_articles_are_counted_and_left_out_of_the_trend() {
+    let plain = synthetic_year();
+    let mut rows = plain.articles.clone();
+    for k in 0..30u32 {
+        let d = NaiveDate::from_ymd_opt(2025, 1, 1 + k % 28).unwrap();
+        let mut r = row(&format!("sport{k}"), d, &format!("sport{k}"), -0.9);
+        r.label = Label::Unmentioned;
+        rows.push(r);
+    }
+    rows.sort_by_key(|r| r.date);
+    let a = analyse("Cuba → United States", rows, &TrendParams::default());
+    assert_eq!(a.unmentioned, 30);
+    assert_eq!(a.articles.len(), plain.articles.len());
+    for (p, q) in a.trend.periods.iter().zip(&plain.trend.periods) {
+        assert_eq!(
+            (p.articles, p.stories, p.mean),
+            (q.articles, q.stories, q.mean)
+        );
+        assert_eq!((p.interval, p.rolling), (q.interval, q.rolling));
+    }
+    assert_eq!(a.trend.shifts.len(), plain.trend.shifts.len());
+    let summary = document::text_summary(std::slice::from_ref(&a));
+    assert!(
+        summary.contains("Left out: 30 articles that never name the counterpart"),
+        "{summary}"
+    );
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
+use stance::article::Part;
 use stance::store::{Added, ModelInfo, Selection, Store};
 use stance::{Article, Evidence, Label, Score};
 
@@ -26,6 +27,7 @@ fn score(id: &str, s: f64) -> Score {
         actor: Some("Cuba".into()),
         score: s,
         p_conciliatory: (s + 1.0) / 2.0,
+        p_stance: 1.0,
         label: if s > 0.0 {
             Label::Conciliatory
         } else {
@@ -34,6 +36,7 @@ fn score(id: &str, s: f64) -> Score {
         mentions: 2,
         intercept: 0.1,
         evidence: vec![Evidence {
+            part: Part::Text,
             sentence: format!("Sentence of {id}."),
             start: 0,
             end: 10,

@@ -53,7 +53,7 @@ impl serde_json::ser::Formatter for LineSafe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::{Evidence, Label, Score, TermContribution};
+    use crate::article::{Evidence, Label, Part, Score, TermContribution};
 
     /// Contributions are written as the shortest decimal of their `f32`: it reads back as that
     /// `f32` and has at most nine significant digits; one beyond `f32`'s range stays a number,
@@ -101,6 +101,7 @@ mod tests {
         assert!(back < 0.0, "{back}");
         assert_eq!(written(0.0).0, "0.0");
         let e = Evidence {
+            part: Part::Text,
             sentence: "s".into(),
             start: 0,
             end: 1,
@@ -129,10 +130,12 @@ mod tests {
             actor: None,
             score: 0.25,
             p_conciliatory: 0.625,
+            p_stance: 0.875,
             label: Label::Conciliatory,
             mentions: 1,
             intercept: -0.5,
             evidence: vec![Evidence {
+                part: Part::Title,
                 sentence: format!("Cuba{text} welcomed\tthe \"talks\"{text}"),
                 start: 0,
                 end: 9,

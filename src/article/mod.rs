@@ -30,6 +30,9 @@ pub enum Label {
     Neutral,
     /// Demands, criticises, accuses, rejects, threatens, sanctions, coerces, fights (CAMEO 09–20).
     Confrontational,
+    /// A scored article that never names the counterpart (under any alias, title included):
+    /// it takes no stance toward it and counts in no trend. Never a label of training data.
+    Unmentioned,
 }
 
 impl Label {
@@ -39,6 +42,7 @@ impl Label {
             Label::Conciliatory => "conciliatory",
             Label::Neutral => "neutral",
             Label::Confrontational => "confrontational",
+            Label::Unmentioned => "unmentioned",
         }
     }
 
@@ -48,6 +52,7 @@ impl Label {
             "conciliatory" => Some(Label::Conciliatory),
             "neutral" => Some(Label::Neutral),
             "confrontational" => Some(Label::Confrontational),
+            "unmentioned" => Some(Label::Unmentioned),
             _ => None,
         }
     }
@@ -138,12 +143,33 @@ pub struct TermContribution {
     pub contribution: f64,
 }
 
+/// Which part of an article a sentence is in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// The title (headline).
+    Title,
+    /// The text (body).
+    #[default]
+    Text,
+}
+
+impl Part {
+    /// Whether it is the text (the default, left out of written evidence).
+    pub fn is_text(&self) -> bool {
+        *self == Part::Text
+    }
+}
+
 /// A sentence that moved the score, with its share of the logit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The sentence as it appears in the text.
+    /// `title` for a sentence of the title; left out for one of the text.
+    #[serde(default, skip_serializing_if = "Part::is_text")]
+    pub part: Part,
+    /// The sentence as it appears in the title or the text.
     pub sentence: String,
-    /// Byte offset of the sentence's start in the article text.
+    /// Byte offset of the sentence's start in the text (in the title for a title sentence).
     pub start: usize,
     /// Byte offset one past its end.
     pub end: usize,
@@ -165,11 +191,18 @@ pub struct Score {
     /// The actor as resolved, if one was named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    /// Stance in [-1, 1]: positive conciliatory, negative confrontational (`2p - 1`).
+    /// Stance in [-1, 1]: positive conciliatory, negative confrontational; the expected stance
+    /// `p_stance × (2·p_conciliatory − 1)` (conciliatory +1, neutral 0, confrontational −1); 0
+    /// when unmentioned.
     pub score: f64,
-    /// Calibrated probability that the article is conciliatory, 0..1.
+    /// The polarity model's probability that the article is conciliatory rather than
+    /// confrontational, 0..1 (when unmentioned, that of the text as a whole, about no one).
     pub p_conciliatory: f64,
-    /// The label the score implies (neutral inside the model's neutral band).
+    /// The relevance model's probability that the article takes a stance toward the
+    /// counterpart at all, 0..1 (0 when unmentioned).
+    pub p_stance: f64,
+    /// Conciliatory or confrontational (by `p_conciliatory`) when `p_stance` reaches the
+    /// model's threshold, else neutral; unmentioned when the counterpart is never named.
     pub label: Label,
     /// How often the counterpart was found in the text.
     pub mentions: usize,

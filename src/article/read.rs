@@ -281,16 +281,22 @@ fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article,
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Null) => String::new(),
         Some(_) => return Err(problem(format!("record {id:?}: `text` must be a string"))),
+        // A headline alone is an article too (its title is scored).
+        None if raw.title.as_ref().is_some_and(|t| !t.trim().is_empty()) => String::new(),
         None => return Err(problem(format!("record {id:?}: missing `text`"))),
     };
     let label = match raw.label.as_deref() {
         None | Some("") => None,
         Some(l) if !check_labels => Label::parse(l),
-        Some(l) => Some(Label::parse(l).ok_or_else(|| {
-            problem(format!(
-                "record {id:?}: label {l:?} is not conciliatory, confrontational or neutral"
-            ))
-        })?),
+        Some(l) => Some(
+            Label::parse(l)
+                .filter(|l| *l != Label::Unmentioned)
+                .ok_or_else(|| {
+                    problem(format!(
+                        "record {id:?}: label {l:?} is not conciliatory, confrontational or neutral"
+                    ))
+                })?,
+        ),
     };
     // A number is read as the date its digits spell (GDELT's dates are integers, 20200101).
     let date = match raw.date {

@@ -59,6 +59,13 @@ pub struct CvReport {
     pub macro_f1: MeanSd,
     /// ROC-AUC over folds.
     pub roc_auc: MeanSd,
+    /// Three-class macro-F1 over folds (stance threshold 0.5).
+    pub macro_f1_3: MeanSd,
+    /// The stance threshold chosen on the out-of-fold predictions.
+    pub stance_threshold: f64,
+    /// Three-class macro-F1 of the out-of-fold predictions at that threshold, each record
+    /// weighted as in training.
+    pub weighted_macro_f1_3: f64,
 }
 
 /// Metrics of the finished model on one held-out evaluation file.
@@ -77,6 +84,10 @@ pub struct FileMetrics {
     pub macro_f1: f64,
     /// ROC-AUC.
     pub roc_auc: f64,
+    /// Labelled rows of any class.
+    pub n_3: usize,
+    /// Three-class macro-F1 over them, when some are neutral.
+    pub macro_f1_3: Option<f64>,
 }
 
 /// What the model is and how it was made.
@@ -89,7 +100,7 @@ pub struct ModelCard {
     pub command: String,
     /// Training files.
     pub training_files: Vec<TrainingFile>,
-    /// Records used for the classifier (conciliatory + confrontational).
+    /// Labelled records used (the polarity model is fitted on the polar ones among them).
     pub records_used: usize,
     /// Cross-validated metrics on the training records.
     pub cross_validation: CvReport,
@@ -108,7 +119,12 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     Ok(sha256_hex(&bytes))
 }
 
-pub(super) fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, id: &str) -> String {
+pub(super) fn card_markdown(
+    card: &ModelCard,
+    params: &TrainParams,
+    threshold: f64,
+    id: &str,
+) -> String {
     let mut s = String::new();
     s.push_str(&format!("# stance model `{id}`\n\n"));
     s.push_str(&format!(
@@ -117,12 +133,15 @@ pub(super) fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, i
     ));
     s.push_str(&format!("- Rebuild: `{}`\n", card.command));
     s.push_str(&format!(
-        "- Records used (conciliatory + confrontational): {}; vocabulary: {} sparse features + {} lexicon features\n",
+        "- Records used: {}; vocabulary: {} sparse features + {} lexicon features\n",
         card.records_used, card.vocabulary, N_DENSE
     ));
     s.push_str(&format!(
-        "- Parameters: L2 {}, balanced classes {}, equal weight per training file {}, min_df {}, dense scale {}, neutral band |score| < {:.2}\n\n",
-        params.model.l2, params.model.balanced, params.equal_file_weight, params.vectoriser.min_df, params.vectoriser.dense_scale, band
+        "- Two linear models over the same features: polarity (conciliatory against confrontational, fitted on the polar records) and relevance (takes a stance or neutral, fitted on all). An article is neutral when the relevance model's probability is below {threshold:.2} (chosen on the out-of-fold predictions); `unmentioned` when it never names its counterpart.\n"
+    ));
+    s.push_str(&format!(
+        "- Parameters: L2 {}, balanced classes {}, file weight ∝ records^{}, min_df {}, dense scale {}\n\n",
+        params.model.l2, params.model.balanced, params.file_weight_power, params.vectoriser.min_df, params.vectoriser.dense_scale
     ));
     s.push_str("## Training files\n\n| file | SHA-256 | records | conciliatory | confrontational | neutral |\n|---|---|---|---|---|---|\n");
     for f in &card.training_files {
@@ -133,20 +152,18 @@ pub(super) fn card_markdown(card: &ModelCard, params: &TrainParams, band: f64, i
     }
     let cv = &card.cross_validation;
     s.push_str(&format!(
-        "\n## {}-fold cross-validation (training records)\n\n| metric | mean | sd |\n|---|---|---|\n| accuracy | {:.3} | {:.3} |\n| macro-F1 | {:.3} | {:.3} |\n| ROC-AUC | {:.3} | {:.3} |\n",
-        cv.folds, cv.accuracy.mean, cv.accuracy.sd, cv.macro_f1.mean, cv.macro_f1.sd, cv.roc_auc.mean, cv.roc_auc.sd
+        "\n## {}-fold cross-validation (training records)\n\n| metric | mean | sd |\n|---|---|---|\n| accuracy (polar records) | {:.3} | {:.3} |\n| macro-F1 (polar records) | {:.3} | {:.3} |\n| ROC-AUC (polar records) | {:.3} | {:.3} |\n| three-class macro-F1 (threshold 0.5) | {:.3} | {:.3} |\n\nOut of fold, weighted as in training, the threshold {:.2} gives three-class macro-F1 {:.3}.\n",
+        cv.folds, cv.accuracy.mean, cv.accuracy.sd, cv.macro_f1.mean, cv.macro_f1.sd, cv.roc_auc.mean, cv.roc_auc.sd, cv.macro_f1_3.mean, cv.macro_f1_3.sd, cv.stance_threshold, cv.weighted_macro_f1_3
     ));
     if !card.evaluation.is_empty() {
-        s.push_str("\n## Held-out evaluation files (never trained on)\n\n| file | SHA-256 | n | accuracy | macro-F1 | ROC-AUC |\n|---|---|---|---|---|---|\n");
+        s.push_str("\n## Held-out evaluation files (never trained on)\n\n| file | SHA-256 | n polar | accuracy | macro-F1 | ROC-AUC | n all | three-class macro-F1 |\n|---|---|---|---|---|---|---|---|\n");
         for e in &card.evaluation {
+            // The hash is shortened by characters: a card edited by hand may hold anything.
+            let short: String = e.sha256.chars().take(16).collect();
+            let f1_3 = e.macro_f1_3.map_or("-".to_string(), |f| format!("{f:.3}"));
             s.push_str(&format!(
-                "| {} | `{}` | {} | {:.3} | {:.3} | {:.3} |\n",
-                e.path,
-                &e.sha256[..16.min(e.sha256.len())],
-                e.n,
-                e.accuracy,
-                e.macro_f1,
-                e.roc_auc
+                "| {} | `{short}` | {} | {:.3} | {:.3} | {:.3} | {} | {f1_3} |\n",
+                e.path, e.n, e.accuracy, e.macro_f1, e.roc_auc, e.n_3
             ));
         }
     }

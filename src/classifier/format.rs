@@ -17,7 +17,7 @@ use crate::hash::hex;
 use crate::model::LogisticRegression;
 
 /// Version of the model file format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Value of the `format` field that marks a stance model file.
 pub const FORMAT_NAME: &str = "stance-model";
 /// The default model compiled into the library (`models/default/model.json`).
@@ -60,14 +60,27 @@ pub(super) struct ModelFile {
     pub(super) format_version: u32,
     pub(super) analyser: Analyser,
     pub(super) params: TrainParams,
-    /// |score| below this is labelled neutral.
-    pub(super) neutral_band: f64,
     pub(super) vectoriser: Vectoriser,
-    pub(super) model: LogisticRegression,
+    /// Conciliatory against confrontational, fitted on the polar records.
+    pub(super) polarity: LogisticRegression,
+    /// Takes a stance (either polar label) against neutral, fitted on every record, over the
+    /// same columns.
+    pub(super) relevance: LogisticRegression,
+    /// The relevance probability below which an article is labelled neutral.
+    pub(super) stance_threshold: f64,
     pub(super) card: ModelCard,
 }
 
 impl ModelFile {
+    /// +1 when the polarity model predicts the conciliatory class, -1 when the confrontational.
+    pub(super) fn polarity_sign(&self) -> f64 {
+        if self.polarity.positive == Some(crate::article::Label::Confrontational) {
+            -1.0
+        } else {
+            1.0
+        }
+    }
+
     /// Parses and checks a model file, and builds its column index.
     pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<ModelFile> {
         let bad = |(message, source): Problem| Error::BadModel {
@@ -92,11 +105,26 @@ impl ModelFile {
         file.vectoriser
             .validate()
             .map_err(|e| bad(("inconsistent vectoriser".into(), Some(Box::new(e)))))?;
-        if file.model.weights.len() != file.vectoriser.n_features() {
+        for (head, m) in [("polarity", &file.polarity), ("relevance", &file.relevance)] {
+            if m.weights.len() != file.vectoriser.n_features() {
+                let message = format!(
+                    "{} {head} weights for {} features",
+                    m.weights.len(),
+                    file.vectoriser.n_features()
+                );
+                return Err(bad((message, None)));
+            }
+        }
+        if file.polarity.positive.is_none() {
+            return Err(bad((
+                "the polarity model names no class it predicts".into(),
+                None,
+            )));
+        }
+        if !(0.0..=1.0).contains(&file.stance_threshold) {
             let message = format!(
-                "{} weights for {} features",
-                file.model.weights.len(),
-                file.vectoriser.n_features()
+                "stance_threshold {} is not a probability",
+                file.stance_threshold
             );
             return Err(bad((message, None)));
         }

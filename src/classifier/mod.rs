@@ -12,7 +12,7 @@ pub use card::{file_sha256, CvReport, FileMetrics, MeanSd, ModelCard, TrainingFi
 pub use format::{builtin_data_sha256, Analyser, BUILTIN_MODEL, FORMAT_NAME, FORMAT_VERSION};
 pub use scorer::{Scorer, EVIDENCE_AGAINST, EVIDENCE_SENTENCES, EVIDENCE_TERMS};
 pub use stream::{score_in_order, score_map_in_order};
-pub use train::{evaluate, train, Progress, TrainParams};
+pub use train::{evaluate, train, Evaluation, FoldMetrics, Progress, TrainParams};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,8 +30,9 @@ pub struct Classifier {
     file: Arc<ModelFile>,
     lexicon: Arc<Lexicon>,
     id: String,
-    /// Per column, its IDF and weight side by side (one memory access while scoring).
-    columns: Arc<Vec<(f32, f32)>>,
+    /// Per column, its IDF and the weights of the two models side by side (one memory access
+    /// while scoring).
+    columns: Arc<Vec<Column>>,
 }
 
 /// Threads to use for parallel work (scoring streams, training): the machine's cores.
@@ -41,12 +42,28 @@ fn worker_threads() -> usize {
         .max(1)
 }
 
-/// Per column of a model file: its IDF (1 for dense columns) and its weight.
-fn column_table(file: &ModelFile) -> Arc<Vec<(f32, f32)>> {
+/// What scoring reads of one column.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    /// IDF (1 for dense columns).
+    idf: f32,
+    /// The polarity model's weight, oriented toward conciliatory.
+    polarity: f32,
+    /// The relevance model's weight.
+    relevance: f32,
+}
+
+/// Per column of a model file: its IDF and the two weights.
+fn column_table(file: &ModelFile) -> Arc<Vec<Column>> {
     let v = &file.vectoriser;
+    let sign = file.polarity_sign() as f32;
     Arc::new(
         (0..v.n_features())
-            .map(|c| (v.idf(c as u32), file.model.weights[c]))
+            .map(|c| Column {
+                idf: v.idf(c as u32),
+                polarity: sign * file.polarity.weights[c],
+                relevance: file.relevance.weights[c],
+            })
             .collect(),
     )
 }
@@ -153,14 +170,14 @@ impl Classifier {
         card::card_markdown(
             &self.file.card,
             &self.file.params,
-            self.file.neutral_band,
+            self.file.stance_threshold,
             &self.id,
         )
     }
 
-    /// |score| below which the label is neutral.
-    pub fn neutral_band(&self) -> f64 {
-        self.file.neutral_band
+    /// The probability of taking a stance below which an article is labelled neutral.
+    pub fn stance_threshold(&self) -> f64 {
+        self.file.stance_threshold
     }
 
     /// Creates per-thread scoring state.

@@ -1,14 +1,16 @@
 //! Scoring one article: features resolved to the model's columns while they are extracted,
-//! each sentence's unit-length TF-IDF vector built in a small table, the logit summed per
-//! sentence, the label (with the neutral band narrowed by the document's effective number of
-//! sentences), and the evidence: the sentences and terms that moved the score most.
+//! each sentence's unit-length TF-IDF vector built in a small table, the two models' logits
+//! summed per sentence (polarity: conciliatory or confrontational; relevance: whether the
+//! article takes a stance at all), the label, and the evidence: the sentences and terms that
+//! moved the polarity logit most. An article that never names its counterpart is not scored.
 
+use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
 use super::Classifier;
 use crate::actors::{ActorRef, Gazetteer};
 use crate::article::{Article, Evidence, Label, Score, TermContribution};
-use crate::features::{effective_sentences, sublinear, Extracted, Extractor, NO_COLUMN, N_DENSE};
+use crate::features::{sublinear, Doc, Extracted, Extractor, NO_COLUMN, N_DENSE};
 use crate::model::sigmoid;
 
 /// Most evidence sentences reported per article that push toward its score.
@@ -76,7 +78,8 @@ pub struct Scorer<'c> {
     /// Per sentence, its range in `term_contrib`.
     ranges: Vec<(usize, usize)>,
     dense_contrib: Vec<[f64; N_DENSE]>,
-    resolved: FxHashMap<String, ActorRef>,
+    /// Names resolved for a date (their aliases may mean another actor at another date).
+    resolved: FxHashMap<(String, Option<NaiveDate>), Option<ActorRef>>,
 }
 
 impl<'c> Scorer<'c> {
@@ -95,17 +98,19 @@ impl<'c> Scorer<'c> {
         }
     }
 
-    fn resolve(&mut self, name: Option<&str>) -> Option<ActorRef> {
-        let name = name?;
-        if let Some(r) = self.resolved.get(name) {
-            return Some(r.clone());
+    /// A name resolved for an article of `date`; `None` for no name, or one that names nothing
+    /// (only a bracketed code).
+    fn resolve(&mut self, name: Option<&str>, date: Option<NaiveDate>) -> Option<ActorRef> {
+        let key = (name?.to_string(), date);
+        if let Some(r) = self.resolved.get(&key) {
+            return r.clone();
         }
-        let r = Gazetteer::builtin().resolve(name);
+        let r = Some(Gazetteer::builtin().resolve_at(&key.0, date)).filter(|r| !r.is_empty());
         if self.resolved.len() > 10_000 {
             self.resolved.clear();
         }
-        self.resolved.insert(name.to_string(), r.clone());
-        Some(r)
+        self.resolved.insert(key, r.clone());
+        r
     }
 
     /// Scores one article toward its counterpart, with evidence.
@@ -115,24 +120,26 @@ impl<'c> Scorer<'c> {
         counterpart: Option<&str>,
         actor: Option<&str>,
     ) -> Score {
-        let cp = self.resolve(article.counterpart.as_deref().or(counterpart));
-        let act = self.resolve(article.actor.as_deref().or(actor));
+        let date = article.date();
+        let cp = self.resolve(article.counterpart.as_deref().or(counterpart), date);
+        let act = self.resolve(article.actor.as_deref().or(actor), date);
         let c = self.classifier;
         let file = &*c.file;
         let vec = &file.vectoriser;
-        let w = &file.model.weights;
         let columns = &*c.columns;
-        self.extractor.extract(
-            &article.text,
-            cp.as_ref(),
-            act.as_ref(),
-            None,
-            &mut self.extracted,
-        );
+        let doc = Doc {
+            title: article.title.as_deref(),
+            text: &article.text,
+            counterpart: cp.as_ref(),
+            actor: act.as_ref(),
+            date,
+        };
+        self.extractor.extract(doc, None, &mut self.extracted);
         let ex = &self.extracted;
 
         // Per sentence: term frequencies by column, its unit-length TF-IDF vector, scaled by
-        // the sentence's weight — exactly as `Vectoriser::transform` builds the row.
+        // the sentence's weight — exactly as `Vectoriser::transform` builds the row. Both models
+        // read the same row; the evidence explains the polarity model's logit.
         let n_sent = ex.analysis.sentences.len();
         let mut sent_total = vec![0f64; n_sent];
         // Per sentence, its terms' contributions and its dense features' contributions. Terms
@@ -142,8 +149,10 @@ impl<'c> Scorer<'c> {
         self.ranges.resize(n_sent, (0, 0));
         self.dense_contrib.clear();
         self.dense_contrib.resize(n_sent, [0.0; N_DENSE]);
-        let mut logit = file.model.intercept;
-        let mut unattributed = file.model.intercept;
+        let intercept = file.polarity_sign() * file.polarity.intercept;
+        let mut logit = intercept;
+        let mut unattributed = intercept;
+        let mut relevance = file.relevance.intercept;
         let mut start = 0;
         while start < ex.occurrences.len() {
             let sentence = ex.occurrences[start].sentence;
@@ -162,7 +171,7 @@ impl<'c> Scorer<'c> {
             let mut norm2 = 0f32;
             for &slot in &terms.touched {
                 let (c1, tf, x) = &mut terms.slots[slot as usize];
-                let v = sublinear(*tf) * columns[*c1 as usize - 1].0;
+                let v = sublinear(*tf) * columns[*c1 as usize - 1].idf;
                 *x = v;
                 norm2 += v * v;
             }
@@ -171,10 +180,12 @@ impl<'c> Scorer<'c> {
                 let scale = ex.weights[sentence as usize] / norm2.sqrt();
                 for &slot in &terms.touched {
                     let (c1, _, x) = terms.slots[slot as usize];
-                    let (col, weight) = (c1 - 1, columns[c1 as usize - 1].1);
-                    let contribution = weight as f64 * (x * scale) as f64;
+                    let column = columns[c1 as usize - 1];
+                    let value = (x * scale) as f64;
+                    let contribution = column.polarity as f64 * value;
+                    relevance += column.relevance as f64 * value;
                     sent_total[sentence as usize] += contribution;
-                    self.term_contrib.push((col, contribution));
+                    self.term_contrib.push((c1 - 1, contribution));
                     logit += contribution;
                 }
             }
@@ -186,7 +197,9 @@ impl<'c> Scorer<'c> {
         for (s, (d, a)) in ex.sentence_dense.iter().zip(&ex.weights).enumerate() {
             for (k, &v) in d.iter().enumerate().take(N_DENSE - 1) {
                 if v != 0.0 {
-                    let contribution = w[k] as f64 * scale * (*a as f64) * v as f64;
+                    let value = scale * (*a as f64) * v as f64;
+                    let contribution = columns[k].polarity as f64 * value;
+                    relevance += columns[k].relevance as f64 * value;
                     sent_total[s] += contribution;
                     self.dense_contrib[s][k] = contribution;
                     logit += contribution;
@@ -194,18 +207,20 @@ impl<'c> Scorer<'c> {
             }
         }
         // Whether the counterpart is mentioned belongs to no sentence.
-        let mentioned = ex.dense[N_DENSE - 1] as f64 * scale * w[N_DENSE - 1] as f64;
-        logit += mentioned;
-        unattributed += mentioned;
+        let mentioned = ex.dense[N_DENSE - 1] as f64 * scale;
+        logit += mentioned * columns[N_DENSE - 1].polarity as f64;
+        unattributed += mentioned * columns[N_DENSE - 1].polarity as f64;
+        relevance += mentioned * columns[N_DENSE - 1].relevance as f64;
         let p = sigmoid(logit);
-        let score = 2.0 * p - 1.0;
-        // The band was chosen on (mostly one-sentence) training records. A document's score is
-        // a weighted mean over its sentences, which varies less the more sentences it averages:
-        // by 1/sqrt(effective number of sentences), so the band narrows by as much.
-        let band = file.neutral_band / effective_sentences(&ex.weights).max(1.0).sqrt();
-        let label = if score.abs() < band {
+        // No stance toward a counterpart the article never names: its polarity is that of the
+        // text as a whole, and says nothing about the counterpart.
+        let unmentioned = cp.is_some() && ex.mentions == 0;
+        let p_stance = if unmentioned { 0.0 } else { sigmoid(relevance) };
+        let label = if unmentioned {
+            Label::Unmentioned
+        } else if p_stance < file.stance_threshold {
             Label::Neutral
-        } else if (p >= 0.5) == (file.model.positive == Label::Conciliatory) {
+        } else if p >= 0.5 {
             Label::Conciliatory
         } else {
             Label::Confrontational
@@ -243,10 +258,12 @@ impl<'c> Scorer<'c> {
                 b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0))
             });
             let sent = &ex.analysis.sentences[s];
+            let (part, start, end) = ex.locate(sent);
             evidence.push(Evidence {
-                sentence: article.text[sent.start..sent.end].to_string(),
-                start: sent.start,
-                end: sent.end,
+                part,
+                sentence: ex.sentence_text(sent).to_string(),
+                start,
+                end,
                 contribution: sent_total[s],
                 terms: terms
                     .into_iter()
@@ -261,12 +278,14 @@ impl<'c> Scorer<'c> {
             id: article.id.clone(),
             counterpart: cp.map(|c| c.display),
             actor: act.map(|a| a.display),
-            score,
-            p_conciliatory: if file.model.positive == Label::Conciliatory {
-                p
+            // An unmentioned article's is 0 exactly (not -0: it has no sign).
+            score: if unmentioned {
+                0.0
             } else {
-                1.0 - p
+                p_stance * (2.0 * p - 1.0)
             },
+            p_conciliatory: p,
+            p_stance,
             label,
             mentions: ex.mentions,
             intercept: unattributed,
@@ -292,6 +311,7 @@ fn best_first<T>(v: &mut Vec<T>, k: usize, mut cmp: impl FnMut(&T, &T) -> std::c
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::article::Part;
     use crate::features::DocFeatures;
     use proptest::prelude::*;
 
@@ -304,25 +324,32 @@ mod tests {
     }
 
     /// The scorer's own path (columns resolved while extracting, per-sentence term tables)
-    /// gives the probability of the plain path: features by key, `Vectoriser::transform`, dot.
+    /// gives the probabilities of the plain path: features by key, `Vectoriser::transform`, a
+    /// dot product with each model's weights; with a title, and toward a counterpart the
+    /// gazetteer does not know (whose terms have domain copies).
     #[test]
     fn scorer_agrees_with_the_vectoriser_row() {
         let c = Classifier::builtin().unwrap();
         let file = &*c.file;
         let vec = &file.vectoriser;
-        let texts = [
-            "Havana rejected talks with Washington. The U.S. did not welcome the move; Cuba said it would never negotiate.",
-            "The United States and Cuba agreed to restore ties, praising 3 rounds of talks. Officials welcomed the deal.",
-            "Nothing here names the counterpart. Ministers met in Geneva.",
+        let cases = [
+            (None, "Havana rejected talks with Washington. The U.S. did not welcome the move; Cuba said it would never negotiate.", "United States"),
+            (Some("CUBA AND U.S. AGREE"), "The United States and Cuba agreed to restore ties, praising 3 rounds of talks. Officials welcomed the deal.", "United States"),
+            (None, "Nothing here names the counterpart. Ministers met in Geneva.", "United States"),
+            (Some("Gondor thanks Arnor"), "Gondor praised Arnor for its help and signed a trade pact.", "Gondor"),
         ];
-        let cp = Gazetteer::builtin().resolve("United States");
         let mut plain = Extractor::new(c.lexicon.clone());
         let mut resolving = Extractor::new(c.lexicon.clone()).with_columns(vec.column_index());
         let mut scorer = c.scorer();
-        for text in texts {
+        for (title, text, cp_name) in cases {
+            let cp = Gazetteer::builtin().resolve(cp_name);
+            let doc = Doc {
+                title,
+                ..Doc::text(text, Some(&cp))
+            };
             let (mut a, mut b) = (Extracted::default(), Extracted::default());
-            plain.extract(text, Some(&cp), None, None, &mut a);
-            resolving.extract(text, Some(&cp), None, None, &mut b);
+            plain.extract(doc, None, &mut a);
+            resolving.extract(doc, None, &mut b);
             assert_eq!(a.occurrences.len(), b.occurrences.len());
             for (x, y) in a.occurrences.iter().zip(&b.occurrences) {
                 assert_eq!(x.key, y.key);
@@ -330,35 +357,61 @@ mod tests {
                 assert_eq!(y.column, vec.column(y.key).unwrap_or(NO_COLUMN));
             }
             let row = vec.transform(&DocFeatures::from_extracted(&a));
-            let logit = file.model.intercept
-                + row
-                    .indices
-                    .iter()
-                    .zip(&row.values)
-                    .map(|(&i, &v)| file.model.weights[i as usize] as f64 * v as f64)
-                    .sum::<f64>();
-            let p = sigmoid(logit);
-            let p = if file.model.positive == Label::Conciliatory {
-                p
-            } else {
-                1.0 - p
-            };
-            let r = scorer.score(&article(text), Some("United States"), None);
+            let logit = |m: &crate::model::LogisticRegression| m.logit(&row.indices, &row.values);
+            let p = sigmoid(file.polarity_sign() * logit(&file.polarity));
+            let q = sigmoid(logit(&file.relevance));
+            let mut art = article(text);
+            art.title = title.map(str::to_string);
+            let r = scorer.score(&art, Some(cp_name), None);
             assert!(
                 (r.p_conciliatory - p).abs() < 1e-6,
                 "{text}: {} vs {p}",
                 r.p_conciliatory
             );
+            if r.label != Label::Unmentioned {
+                assert!(
+                    (r.p_stance - q).abs() < 1e-6,
+                    "{text}: {} vs {q}",
+                    r.p_stance
+                );
+            }
         }
     }
 
-    /// The logit of the model's positive class, from a score's `p_conciliatory`.
-    fn logit_of(c: &Classifier, p_conciliatory: f64) -> f64 {
-        let p = if c.file.model.positive == Label::Conciliatory {
-            p_conciliatory
-        } else {
-            1.0 - p_conciliatory
-        };
+    #[test]
+    fn an_article_that_never_names_the_counterpart_is_unmentioned() {
+        let c = Classifier::builtin().unwrap();
+        let r = c.score(
+            &article("Cuba thanked Mexico."),
+            Some("United States"),
+            Some("Cuba"),
+        );
+        assert_eq!(r.label, Label::Unmentioned);
+        assert_eq!((r.mentions, r.score, r.p_stance), (0, 0.0, 0.0));
+        // Named only in the title, it is mentioned.
+        let mut a = article("Officials spoke on Monday.");
+        a.title = Some("Cuba thanks the United States".into());
+        let r = c.score(&a, Some("United States"), Some("Cuba"));
+        assert_eq!(r.mentions, 1);
+        assert_ne!(r.label, Label::Unmentioned);
+    }
+
+    #[test]
+    fn the_title_is_scored_and_cited_as_evidence() {
+        let c = Classifier::builtin().unwrap();
+        let mut a =
+            article("The ministry issued a statement on Tuesday. It was read on the radio.");
+        a.title = Some("Cuba rejects US talks, accuses Washington of aggression".into());
+        let r = c.score(&a, Some("United States"), Some("Cuba"));
+        assert_eq!(r.label, Label::Confrontational, "{r:?}");
+        let top = &r.evidence[0];
+        assert_eq!(top.part, Part::Title);
+        assert_eq!(top.sentence, a.title.as_deref().unwrap());
+        assert_eq!((top.start, top.end), (0, top.sentence.len()));
+    }
+
+    /// The polarity logit, from a score's `p_conciliatory`.
+    fn logit_of(p: f64) -> f64 {
         (p / (1.0 - p)).ln()
     }
 
@@ -372,7 +425,7 @@ mod tests {
         let r = c.score(&article(text), Some("United States"), Some("Cuba"));
         assert_eq!(r.evidence.len(), 3, "every sentence shown: {r:?}");
         let sum = r.intercept + r.evidence.iter().map(|e| e.contribution).sum::<f64>();
-        let logit = logit_of(&c, r.p_conciliatory);
+        let logit = logit_of(r.p_conciliatory);
         assert!(
             (sum - logit).abs() < 1e-9 * (1.0 + logit.abs()),
             "{sum} vs {logit}"
@@ -381,24 +434,36 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
-        /// Scores are finite and in range, evidence quotes the text, the evidence adds up to
-        /// the logit whenever every sentence fits in it (texts of up to two sentences), and
-        /// scoring again gives the same result.
+        /// Scores are finite and in range; each evidence sentence slices back out of the title or
+        /// the text at its offsets; the evidence adds up to the logit whenever every sentence
+        /// fits in it (up to two sentences, title included); scoring again gives the same result.
         #[test]
-        fn scores_are_finite_in_range_and_evidence_adds_up(text in "\\PC{0,400}", cp in "[A-Za-z ]{0,12}") {
+        fn scores_are_finite_in_range_and_evidence_adds_up(
+            sentences in proptest::collection::vec("\\PC{0,120}", 0..4),
+            title in proptest::option::of("[A-Za-z ]{1,40}"),
+            cp in "[A-Za-z ]{0,12}",
+        ) {
             let c = Classifier::builtin().unwrap();
             let mut s = c.scorer();
-            let a = article(&text);
+            let text: String = sentences.iter().map(|t| t.replace(['.', '!', '?', '\n', '\r'], " ")).collect::<Vec<_>>().join(". ");
+            let mut a = article(&text);
+            a.title = title.clone();
             let r = s.score(&a, Some(&cp), None);
             prop_assert!(r.score.is_finite() && (-1.0..=1.0).contains(&r.score));
             prop_assert!((0.0..=1.0).contains(&r.p_conciliatory));
+            prop_assert!((0.0..=1.0).contains(&r.p_stance));
             for e in &r.evidence {
-                prop_assert_eq!(&text[e.start..e.end], e.sentence.as_str());
+                let source = match e.part {
+                    Part::Title => a.title.as_deref().unwrap_or_default(),
+                    Part::Text => &text,
+                };
+                prop_assert_eq!(&source[e.start..e.end], e.sentence.as_str());
             }
-            let sentences = crate::text::analyze(&text).sentences.len();
+            let title_sentences = title.as_deref().map_or(0, |t| crate::text::analyze(t).sentences.len());
+            let sentences = crate::text::analyze(&text).sentences.len() + title_sentences;
             if sentences <= EVIDENCE_AGAINST.min(EVIDENCE_SENTENCES) {
                 let sum = r.intercept + r.evidence.iter().map(|e| e.contribution).sum::<f64>();
-                let logit = logit_of(&c, r.p_conciliatory);
+                let logit = logit_of(r.p_conciliatory);
                 prop_assert!((sum - logit).abs() < 1e-9 * (1.0 + logit.abs()), "{} vs {}", sum, logit);
             }
             // Scoring alone equals scoring inside a batch (no state leaks between articles).

@@ -1,4 +1,6 @@
-//! `stance eval`: accuracy, macro-F1, ROC-AUC and confusion matrix of a model, per file.
+//! `stance eval`: accuracy, macro-F1, ROC-AUC and confusion matrix of a model on each file's
+//! conciliatory and confrontational records, and three-class macro-F1 on files with neutral
+//! ones.
 
 use std::path::PathBuf;
 
@@ -42,14 +44,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     println!("model {}", classifier.id());
     println!(
-        "{:<40} {:>6} {:>8} {:>8} {:>8}   confusion (rows truth conc/conf, cols predicted)",
-        "file", "n", "accuracy", "macroF1", "ROC-AUC"
+        "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8}   confusion (rows truth conc/conf, cols predicted)",
+        "file", "n", "accuracy", "macroF1", "ROC-AUC", "n all", "F1-3"
     );
-    for (p, m) in rows {
-        let c = m.confusion;
+    for (p, e) in rows {
+        let (m, c) = (e.binary, e.binary.confusion);
+        let f1_3 = e.macro_f1_3.map_or("-".to_string(), |f| format!("{f:.3}"));
         println!(
-            "{:<40} {:>6} {:>8.3} {:>8.3} {:>8.3}   [[{}, {}], [{}, {}]]",
-            p, m.n, m.accuracy, m.macro_f1, m.roc_auc, c.tp, c.fn_, c.fp, c.tn
+            "{:<40} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>6} {:>8}   [[{}, {}], [{}, {}]]",
+            p, m.n, m.accuracy, m.macro_f1, m.roc_auc, e.n_3, f1_3, c.tp, c.fn_, c.fp, c.tn
         );
     }
     Ok(())

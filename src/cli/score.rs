@@ -4,9 +4,9 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stance::article::{read_path, write_json_line};
+use stance::article::{read_path, write_json_line, Part};
 use stance::classifier::score_map_in_order;
-use stance::{Article, Score};
+use stance::{Article, Label, Score};
 
 use super::common::load_model;
 
@@ -15,7 +15,8 @@ use super::common::load_model;
 pub enum Format {
     /// One JSON object a line (the contract other tools read).
     Jsonl,
-    /// Tab-separated: id, counterpart, score, p_conciliatory, label, mentions, top sentence.
+    /// Tab-separated: id, counterpart, score, p_conciliatory, p_stance, label, mentions, top
+    /// sentence.
     Tsv,
     /// Readable summary with the evidence sentences and terms.
     Text,
@@ -53,7 +54,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     if matches!(args.format, Format::Tsv) {
         writeln!(
             out,
-            "id\tcounterpart\tscore\tp_conciliatory\tlabel\tmentions\ttop_evidence"
+            "id\tcounterpart\tscore\tp_conciliatory\tp_stance\tlabel\tmentions\ttop_evidence"
         )?;
     }
     for path in &files {
@@ -95,11 +96,12 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
                 .first()
                 .map_or(String::new(), |e| one_line(&e.sentence));
             format!(
-                "{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\n",
+                "{}\t{}\t{:.4}\t{:.4}\t{:.4}\t{}\t{}\t{}\n",
                 one_line(&s.id),
                 one_line(s.counterpart.as_deref().unwrap_or("")),
                 s.score,
                 s.p_conciliatory,
+                s.p_stance,
                 s.label,
                 s.mentions,
                 top
@@ -107,7 +109,7 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
         }
         Format::Text => {
             let mut t = format!(
-                "{}{} → {}: {} (score {:+.2}, p_conciliatory {:.2}, {} mention{})\n",
+                "{}{} → {}: {} (score {:+.2}, p_conciliatory {:.2}, p_stance {:.2}, {} mention{})\n",
                 article.id,
                 s.actor
                     .as_ref()
@@ -116,12 +118,21 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
                 s.label,
                 s.score,
                 s.p_conciliatory,
+                s.p_stance,
                 s.mentions,
                 if s.mentions == 1 { "" } else { "s" }
             );
+            if s.label == Label::Unmentioned {
+                t.push_str("  (the text never names the counterpart: no stance toward it; the evidence below is the polarity of the text as a whole)\n");
+            }
             for e in &s.evidence {
+                let title = if e.part == Part::Title {
+                    "[title] "
+                } else {
+                    ""
+                };
                 t.push_str(&format!(
-                    "  {:+.2}  {}\n",
+                    "  {:+.2}  {title}{}\n",
                     e.contribution,
                     one_line(&e.sentence)
                 ));

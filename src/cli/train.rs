@@ -42,7 +42,11 @@ pub struct TrainArgs {
     /// Do not reweigh classes by frequency.
     #[arg(long)]
     no_balance: bool,
-    /// Weigh records equally instead of giving each training file the same total weight.
+    /// A training file's total weight grows as its number of records to this power: 0 weighs
+    /// every file alike, 1 every record.
+    #[arg(long, default_value_t = TrainParams::default().file_weight_power)]
+    file_weight_power: f64,
+    /// Weigh every record alike (the same as --file-weight-power 1).
     #[arg(long)]
     weigh_records: bool,
     /// Labelled JSONL training files.
@@ -74,7 +78,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 Some(Label::Conciliatory) => by_label[0] += 1,
                 Some(Label::Confrontational) => by_label[1] += 1,
                 Some(Label::Neutral) => by_label[2] += 1,
-                None => {}
+                Some(Label::Unmentioned) | None => {}
             }
         }
         eprintln!(
@@ -96,7 +100,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let mut params = TrainParams::default();
     params.folds = args.folds;
-    params.equal_file_weight = !args.weigh_records;
+    params.file_weight_power = if args.weigh_records {
+        1.0
+    } else {
+        args.file_weight_power
+    };
     params.model = params
         .model
         .l2(args.l2)
@@ -108,7 +116,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .dense_scale(args.dense_scale);
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
-    let classifier = train(&records, &sources, params, card, &mut |p| match p {
+    let classifier = train(&records, &sources, params, card, &mut |p| {
+        match p {
         Progress::Extracting { done, total } => {
             if tty {
                 eprint!("\rextracting features: {done}/{total}");
@@ -125,8 +134,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             folds,
             metrics,
         } => eprintln!(
-            "fold {fold}/{folds}: accuracy {:.3}  macro-F1 {:.3}  ROC-AUC {:.3}  (n={})",
-            metrics.accuracy, metrics.macro_f1, metrics.roc_auc, metrics.n
+            "fold {fold}/{folds}: accuracy {:.3}  macro-F1 {:.3}  ROC-AUC {:.3}  (n={})  three-class macro-F1 {:.3}",
+            metrics.binary.accuracy,
+            metrics.binary.macro_f1,
+            metrics.binary.roc_auc,
+            metrics.binary.n,
+            metrics.macro_f1_3
         ),
         Progress::FinalFit => {
             let alongside = if args.folds >= 2 {
@@ -136,6 +149,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             };
             eprintln!("fitting the final model on all records{alongside}")
         }
+    }
     })?;
     let cv = &classifier.card().cross_validation;
     if cv.folds > 1 {
@@ -143,14 +157,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "{}-fold cross-validation: accuracy {:.3} ± {:.3}, macro-F1 {:.3} ± {:.3}, ROC-AUC {:.3} ± {:.3}",
             cv.folds, cv.accuracy.mean, cv.accuracy.sd, cv.macro_f1.mean, cv.macro_f1.sd, cv.roc_auc.mean, cv.roc_auc.sd
         );
+        println!(
+            "three-class macro-F1 {:.3} ± {:.3}; stance threshold {:.2} (out-of-fold three-class macro-F1 {:.3}, weighted as in training)",
+            cv.macro_f1_3.mean, cv.macro_f1_3.sd, cv.stance_threshold, cv.weighted_macro_f1_3
+        );
     }
     let mut evaluation = Vec::new();
     for path in &args.eval {
         let recs = read_all(std::slice::from_ref(path))
             .with_context(|| format!("reading {}", path.display()))?;
-        let m = evaluate(&classifier, &recs);
+        let e = evaluate(&classifier, &recs);
+        let m = e.binary;
+        let f1_3 = e.macro_f1_3.map_or(String::new(), |f| {
+            format!(", three-class macro-F1 {f:.3} (n {})", e.n_3)
+        });
         println!(
-            "held-out {}: n {} accuracy {:.3} macro-F1 {:.3} ROC-AUC {:.3}",
+            "held-out {}: n {} accuracy {:.3} macro-F1 {:.3} ROC-AUC {:.3}{f1_3}",
             path.display(),
             m.n,
             m.accuracy,
@@ -164,6 +186,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             accuracy: m.accuracy,
             macro_f1: m.macro_f1,
             roc_auc: m.roc_auc,
+            n_3: e.n_3,
+            macro_f1_3: e.macro_f1_3,
         });
     }
     let classifier = classifier.with_evaluation(evaluation);

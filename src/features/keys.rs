@@ -37,3 +37,9 @@ pub(crate) const SALT_CTX: u64 = 0x9999_aaaa_bbbb_cccc;
 pub(crate) const SALT_CUE: u64 = 0xdddd_eeee_ffff_0001;
 /// Mixed into a cue category near a counterpart mention.
 pub(crate) const SALT_CUE_CTX: u64 = 0x1234_5678_9abc_def0;
+/// Mixed into a cue category (with its negation) and the roles of its agent and patient.
+pub(crate) const SALT_DIR: u64 = 0x0d1c_7ed0_0000_0001;
+/// Mixed into a cue's polarity and the roles of its agent and patient.
+pub(crate) const SALT_DIR_POLARITY: u64 = 0x0d1c_7ed0_0000_0002;
+/// Mixed into every key of a text scored toward a counterpart the gazetteer does not know.
+pub(crate) const SALT_DOMAIN: u64 = 0x0d1c_7ed0_0000_0003;

@@ -20,7 +20,7 @@ mod vectoriser;
 
 pub use document::{effective_sentences, sum_by_key, DocFeatures};
 pub use extract::{
-    Extracted, Extractor, Names, Occurrence, CONTEXT_WINDOW, DENSE_NAMES, NO_COLUMN, N_DENSE,
+    Doc, Extracted, Extractor, Names, Occurrence, CONTEXT_WINDOW, DENSE_NAMES, NO_COLUMN, N_DENSE,
 };
 pub use interned::{InternedDocs, SubsetVectoriser};
 pub use keys::{mix, stem_hash};

@@ -181,8 +181,9 @@ pub struct LogisticRegression {
     pub weights: Vec<f32>,
     /// Intercept (logit units).
     pub intercept: f64,
-    /// The class whose probability [`LogisticRegression::probability`] returns.
-    pub positive: Label,
+    /// The class whose probability [`LogisticRegression::probability`] returns; `None` for a
+    /// model fitted on true/false targets, whose probability is that of true.
+    pub positive: Option<Label>,
     /// Iterations L-BFGS ran.
     pub iterations: u64,
 }
@@ -383,97 +384,124 @@ impl Fit<SparseRecords, Array1<Label>, Error> for LogisticParams {
     /// neutral rows are ignored. Deterministic: same rows, same model.
     fn fit(&self, data: &DatasetBase<SparseRecords, Array1<Label>>) -> Result<LogisticRegression> {
         let params = self.clone().check()?;
-        let x_all = &data.records.matrix;
-        let keep: Vec<usize> = (0..x_all.rows())
+        let keep: Vec<usize> = (0..data.targets.len())
             .filter(|&r| data.targets[r] != Label::Neutral)
             .collect();
-        let y: Vec<f64> = keep
+        let y: Vec<bool> = keep
             .iter()
-            .map(|&r| {
-                if data.targets[r] == params.positive {
-                    1.0
-                } else {
-                    -1.0
-                }
-            })
+            .map(|&r| data.targets[r] == params.positive)
             .collect();
-        let npos = y.iter().filter(|&&v| v > 0.0).count();
-        let nneg = y.len() - npos;
-        if npos == 0 || nneg == 0 {
-            return Err(Error::Training(format!(
-                "need both conciliatory and confrontational records, got {npos} of the positive class and {nneg} of the other"
-            )));
-        }
-        let x = Compressed::rows_of(x_all, &keep);
-        let n = y.len() as f64;
-        // Class balance times the dataset's own sample weight (1 when it has none).
-        let w: Vec<f64> = y
-            .iter()
-            .zip(&keep)
-            .map(|(&v, &r)| {
-                let class = if !params.balanced {
-                    1.0
-                } else if v > 0.0 {
-                    n / (2.0 * npos as f64)
-                } else {
-                    n / (2.0 * nneg as f64)
-                };
-                class * data.weight_for(r) as f64
-            })
-            .collect();
-        let ncols = x_all.cols() + 1;
-        let wsum = w.iter().sum();
-        let rows = keep.len();
-        let mut problem = Problem {
-            xt: x.transpose(ncols - 1),
-            x,
-            y,
-            w,
-            wsum,
-            l2: params.l2,
-            threads: params.threads,
-            loss: vec![0.0; rows],
-            residual: vec![0.0; rows],
-        };
-        // Inverse curvature of each weight at the start (sigmoid' = 1/4), as L-BFGS's initial
-        // inverse Hessian: rare features, with little curvature, get proportionally larger steps.
-        let mut curvature = vec![0.0; ncols];
-        for (c, h) in curvature[..ncols - 1].iter_mut().enumerate() {
-            let (rs, vals) = problem.xt.outer(c);
-            let s: f64 = rs
-                .iter()
-                .zip(vals)
-                .map(|(&r, &v)| problem.w[r as usize] * (v as f64).powi(2))
-                .sum();
-            *h = 1.0 / (0.25 * s / problem.wsum + params.l2).max(1e-12);
-        }
-        curvature[ncols - 1] = 4.0;
-        let found = lbfgs::minimise(
-            &mut problem,
-            vec![0.0; ncols],
-            Some(&curvature),
-            lbfgs::Settings {
-                memory: LBFGS_MEMORY,
-                max_iter: params.max_iter,
-                tol_grad: params.tol,
-                tol_cost: 1e-12,
-            },
-        );
-        if !found.value.is_finite() {
-            return Err(Error::Training(format!(
-                "L-BFGS reached a non-finite loss ({}) after {} iterations",
-                found.value, found.iterations
-            )));
-        }
-        let best = found.x;
-        let nf = best.len() - 1;
-        Ok(LogisticRegression {
-            weights: best[..nf].iter().map(|&v| v as f32).collect(),
-            intercept: best[nf],
-            positive: params.positive,
-            iterations: found.iterations,
-        })
+        let mut model = fit_rows(&params, data, &keep, y, "conciliatory and confrontational")?;
+        model.positive = Some(params.positive);
+        Ok(model)
     }
+}
+
+impl Fit<SparseRecords, Array1<bool>, Error> for LogisticParams {
+    type Object = LogisticRegression;
+
+    /// Fits on every row: true is the class whose probability the model predicts (its
+    /// `positive` is `None`; [`LogisticParams::positive`] is not used). Deterministic.
+    fn fit(&self, data: &DatasetBase<SparseRecords, Array1<bool>>) -> Result<LogisticRegression> {
+        let params = self.clone().check()?;
+        let keep: Vec<usize> = (0..data.targets.len()).collect();
+        fit_rows(
+            &params,
+            data,
+            &keep,
+            data.targets.to_vec(),
+            "true and false",
+        )
+    }
+}
+
+/// Fits on the rows `keep` of `data` with targets `y` (true: the positive class). `both` names
+/// the two classes for the error when one has no row.
+fn fit_rows<T>(
+    params: &LogisticParams,
+    data: &DatasetBase<SparseRecords, Array1<T>>,
+    keep: &[usize],
+    y: Vec<bool>,
+    both: &str,
+) -> Result<LogisticRegression> {
+    let x_all = &data.records.matrix;
+    let npos = y.iter().filter(|&&v| v).count();
+    let nneg = y.len() - npos;
+    if npos == 0 || nneg == 0 {
+        return Err(Error::Training(format!(
+            "need both {both} records, got {npos} of the positive class and {nneg} of the other"
+        )));
+    }
+    let y: Vec<f64> = y.into_iter().map(|v| if v { 1.0 } else { -1.0 }).collect();
+    let x = Compressed::rows_of(x_all, keep);
+    let n = y.len() as f64;
+    // Class balance times the dataset's own sample weight (1 when it has none).
+    let w: Vec<f64> = y
+        .iter()
+        .zip(keep)
+        .map(|(&v, &r)| {
+            let class = if !params.balanced {
+                1.0
+            } else if v > 0.0 {
+                n / (2.0 * npos as f64)
+            } else {
+                n / (2.0 * nneg as f64)
+            };
+            class * data.weight_for(r) as f64
+        })
+        .collect();
+    let ncols = x_all.cols() + 1;
+    let wsum = w.iter().sum();
+    let rows = keep.len();
+    let mut problem = Problem {
+        xt: x.transpose(ncols - 1),
+        x,
+        y,
+        w,
+        wsum,
+        l2: params.l2,
+        threads: params.threads,
+        loss: vec![0.0; rows],
+        residual: vec![0.0; rows],
+    };
+    // Inverse curvature of each weight at the start (sigmoid' = 1/4), as L-BFGS's initial
+    // inverse Hessian: rare features, with little curvature, get proportionally larger steps.
+    let mut curvature = vec![0.0; ncols];
+    for (c, h) in curvature[..ncols - 1].iter_mut().enumerate() {
+        let (rs, vals) = problem.xt.outer(c);
+        let s: f64 = rs
+            .iter()
+            .zip(vals)
+            .map(|(&r, &v)| problem.w[r as usize] * (v as f64).powi(2))
+            .sum();
+        *h = 1.0 / (0.25 * s / problem.wsum + params.l2).max(1e-12);
+    }
+    curvature[ncols - 1] = 4.0;
+    let found = lbfgs::minimise(
+        &mut problem,
+        vec![0.0; ncols],
+        Some(&curvature),
+        lbfgs::Settings {
+            memory: LBFGS_MEMORY,
+            max_iter: params.max_iter,
+            tol_grad: params.tol,
+            tol_cost: 1e-12,
+        },
+    );
+    if !found.value.is_finite() {
+        return Err(Error::Training(format!(
+            "L-BFGS reached a non-finite loss ({}) after {} iterations",
+            found.value, found.iterations
+        )));
+    }
+    let best = found.x;
+    let nf = best.len() - 1;
+    Ok(LogisticRegression {
+        weights: best[..nf].iter().map(|&v| v as f32).collect(),
+        intercept: best[nf],
+        positive: None,
+        iterations: found.iterations,
+    })
 }
 
 impl PredictInplace<SparseRecords, Array1<f64>> for LogisticRegression {

@@ -95,6 +95,9 @@ pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
             a.trend.shifts.len(),
             if a.trend.shifts.len() == 1 { "" } else { "s" }
         );
+        if a.unmentioned > 0 {
+            let _ = writeln!(s, "{}\n", left_out(a.unmentioned));
+        }
         let _ = writeln!(s, "### Per period\n");
         let _ = writeln!(
             s,
@@ -409,6 +412,15 @@ pub fn csv(notes: &[String], analyses: &[SeriesAnalysis]) -> String {
     s
 }
 
+/// The sentence that says how many articles a series left out as unmentioned.
+fn left_out(n: usize) -> String {
+    format!(
+        "Left out: {n} article{} that never name{} the counterpart (no stance toward it; in no mean, interval or change point).",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" }
+    )
+}
+
 /// The plain-text summary `stance trend` prints: per series, the shifts and what moved them.
 pub fn text_summary(analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
@@ -423,6 +435,9 @@ pub fn text_summary(analyses: &[SeriesAnalysis]) -> String {
             a.trend.periods.len(),
             a.trend.shifts.len()
         );
+        if a.unmentioned > 0 {
+            let _ = writeln!(s, "  {}", left_out(a.unmentioned));
+        }
         for c in &a.clusters {
             let _ = writeln!(
                 s,

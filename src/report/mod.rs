@@ -10,7 +10,7 @@ pub mod trend;
 
 use std::collections::BTreeMap;
 
-use crate::article::Evidence;
+use crate::article::{Evidence, Label};
 use crate::store::ScoredArticle;
 use trend::{Observation, Shift, Trend, TrendParams};
 
@@ -27,8 +27,12 @@ pub const MOVER_WINDOW: usize = 3;
 pub struct SeriesAnalysis {
     /// Display name, e.g. `Cuba → United States`.
     pub name: String,
-    /// The rows it was computed from, by date.
+    /// The rows it was computed from, by date: every stored score of the series but those of
+    /// articles that never name the counterpart.
     pub articles: Vec<ScoredArticle>,
+    /// Articles of the series left out of every mean, interval and change point because they
+    /// never name the counterpart.
+    pub unmentioned: usize,
     /// The trend.
     pub trend: Trend,
     /// For each shift, the stories that moved it.
@@ -76,8 +80,15 @@ pub struct Cluster {
     pub score: f64,
 }
 
-/// Analyses one series: trend, shifts, their movers and its near-duplicate clusters.
+/// Analyses one series: trend, shifts, their movers and its near-duplicate clusters. Articles
+/// labelled unmentioned (they never name the counterpart) are counted and left out.
 pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -> SeriesAnalysis {
+    let before = articles.len();
+    let articles: Vec<ScoredArticle> = articles
+        .into_iter()
+        .filter(|a| a.label != Label::Unmentioned)
+        .collect();
+    let unmentioned = before - articles.len();
     let obs: Vec<Observation> = articles
         .iter()
         .map(|a| Observation {
@@ -157,6 +168,7 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
     SeriesAnalysis {
         name: name.to_string(),
         articles,
+        unmentioned,
         trend,
         movers,
         clusters,

@@ -426,6 +426,7 @@ mod tests {
                         actor: None,
                         score: 0.0,
                         p_conciliatory: 0.5,
+                        p_stance: 0.25,
                         label: Label::Neutral,
                         mentions: 1,
                         intercept: 0.0,

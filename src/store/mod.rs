@@ -28,7 +28,8 @@
 //! let article = Article { id: "a1".into(), text: "Cuba welcomed the talks.".into(),
 //!     date: Some("2025-01-07".into()), ..Article::default() };
 //! let score = Score { id: "a1".into(), counterpart: Some("United States".into()), actor: None,
-//!     score: 0.4, p_conciliatory: 0.7, label: Label::Conciliatory, mentions: 1, intercept: 0.0,
+//!     score: 0.4, p_conciliatory: 0.7, p_stance: 1.0, label: Label::Conciliatory, mentions: 1,
+//!     intercept: 0.0,
 //!     evidence: vec![] };
 //! let mut file = store.begin(&model, "in.jsonl")?;
 //! file.add(&article, &score)?;

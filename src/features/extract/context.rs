@@ -12,6 +12,8 @@ use crate::text::{Sentence, Token, TokenKind};
 pub const CONTEXT_WINDOW: usize = 8;
 /// Words counted as near (full weight); farther words in the window count half.
 const CONTEXT_NEAR: usize = 3;
+/// Tokens looked at on each side of a mention at most.
+const MAX_TOKENS: usize = 4 * CONTEXT_WINDOW;
 
 /// Pass 4: fills `state.ctx`, one weight per token (0 outside every counterpart's context),
 /// from the mentions of pass 2 and the clause breaks of pass 1.
@@ -41,32 +43,37 @@ fn weights(
 ) {
     ctx.clear();
     ctx.resize(tokens.len(), 0.0);
-    for s in sentences {
-        for &(ms, me) in cp_mentions.iter().filter(|(ms, _)| s.tokens.contains(ms)) {
-            let mut d = 0;
-            let mut i = ms;
-            while i > s.tokens.start && d < CONTEXT_WINDOW {
-                i -= 1;
-                if breaks_clause(i) {
-                    break;
-                }
-                if tokens[i].kind != TokenKind::Punct {
-                    d += 1;
-                    ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
-                }
+    // Mentions come in text order: one walk over the sentences finds each one's sentence.
+    let mut sentence = sentences.iter().peekable();
+    for &(ms, me) in cp_mentions {
+        while sentence.next_if(|s| s.tokens.end <= ms).is_some() {}
+        let Some(s) = sentence.peek() else { break };
+        if !s.tokens.contains(&ms) {
+            continue;
+        }
+        // Each side looks at a bounded number of tokens, so a run of mentions with punctuation
+        // between them costs each mention no more than its own window.
+        let (mut d, mut i) = (0, ms);
+        while i > s.tokens.start.max(ms.saturating_sub(MAX_TOKENS)) && d < CONTEXT_WINDOW {
+            i -= 1;
+            if breaks_clause(i) {
+                break;
             }
-            let mut d = 0;
-            let mut i = me;
-            while i < s.tokens.end && d < CONTEXT_WINDOW {
-                if breaks_clause(i) {
-                    break;
-                }
-                if tokens[i].kind != TokenKind::Punct && roles[i] != ROLE_CP {
-                    d += 1;
-                    ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
-                }
-                i += 1;
+            if tokens[i].kind != TokenKind::Punct {
+                d += 1;
+                ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
             }
+        }
+        let (mut d, mut i) = (0, me);
+        while i < s.tokens.end.min(me + MAX_TOKENS) && d < CONTEXT_WINDOW {
+            if breaks_clause(i) {
+                break;
+            }
+            if tokens[i].kind != TokenKind::Punct && roles[i] != ROLE_CP {
+                d += 1;
+                ctx[i] = ctx[i].max(if d <= CONTEXT_NEAR { 1.0 } else { 0.5 });
+            }
+            i += 1;
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Pass 7, sentence weights and dense features. When the counterpart is mentioned, what is said
+//! Pass 8, sentence weights and dense features. When the counterpart is mentioned, what is said
 //! in its sentences counts most and an article's unrelated paragraphs (other news, "Read more"
 //! links) little; each sentence's weight is its relevance, normalised to sum to 1. Each
 //! sentence's raw lexicon sums (pass 5) saturate into its dense features, and the document's
@@ -11,14 +11,21 @@ use crate::text::Sentence;
 /// Relevance of a sentence that mentions the counterpart; of one that mentions the actor or
 /// neighbours a counterpart sentence; of any other sentence. Used only when the counterpart
 /// is mentioned at all (otherwise every sentence counts alike). A document's features are the
-/// relevance-weighted mean of its sentences' unit-length feature vectors.
-const RELEVANCE: [f32; 3] = [1.0, 0.7, 0.4];
+/// relevance-weighted mean of its sentences' unit-length feature vectors, so background
+/// sentences move it little.
+const RELEVANCE: [f32; 3] = [1.0, 0.7, 0.2];
+/// How many times its relevance a title sentence weighs: the headline states the stance most
+/// plainly (chosen by cross-validation over the project's training articles; BENCHMARKS.md).
+const TITLE_WEIGHT: f32 = 4.0;
+/// How many times its relevance the first sentence of the text (the lead) weighs.
+const LEAD_WEIGHT: f32 = 2.0;
 
-/// Pass 7a: each sentence's weight in the document, from the roles of its tokens (pass 2).
+/// Pass 8a: each sentence's weight in the document, from the roles of its tokens (pass 2) and
+/// whether it is in the title (before byte `title_len`) or the text's first sentence.
 pub(super) fn sentence_weights(
     sentences: &[Sentence],
     roles: &[u8],
-    mentions: usize,
+    (mentions, title_len): (usize, usize),
     weights: &mut Vec<f32>,
 ) {
     let n = sentences.len();
@@ -38,12 +45,19 @@ pub(super) fn sentence_weights(
             }
         }
     }
+    let title = sentences.iter().take_while(|s| s.start < title_len).count();
+    for r in &mut rel[..title] {
+        *r *= TITLE_WEIGHT;
+    }
+    if let Some(lead) = rel.get_mut(title) {
+        *lead *= LEAD_WEIGHT;
+    }
     let total: f32 = rel.iter().sum();
     weights.clear();
     weights.extend(rel.iter().map(|r| r / total));
 }
 
-/// Pass 7b: `out.sentence_dense` from `out.dense_parts`, and `out.dense` as their mean weighted
+/// Pass 8b: `out.sentence_dense` from `out.dense_parts`, and `out.dense` as their mean weighted
 /// by `out.weights`, with the last feature saying whether the counterpart is mentioned.
 pub(super) fn features(out: &mut Extracted) {
     // Saturating transforms: positive and negative sums toward 1, their difference into -1..1.
@@ -78,11 +92,16 @@ mod tests {
     use super::super::tests::through_roles;
     use super::*;
 
-    fn weights_of(text: &str) -> Vec<f32> {
+    fn weights_of(text: &str, title_len: usize) -> Vec<f32> {
         let (ex, a, mentions) = through_roles(text);
         let mut w = Vec::new();
-        sentence_weights(&a.sentences, &ex.state.roles, mentions, &mut w);
+        sentence_weights(&a.sentences, &ex.state.roles, (mentions, title_len), &mut w);
         w
+    }
+
+    fn normalised(rel: &[f32]) -> Vec<f32> {
+        let total: f32 = rel.iter().sum();
+        rel.iter().map(|r| r / total).collect()
     }
 
     #[test]
@@ -90,16 +109,29 @@ mod tests {
         let w = weights_of(
             "Rain fell. Markets closed. Havana spoke. Washington agreed. Talks went on. \
              Snow fell.",
+            0,
         );
-        let rel = [0.4f32, 0.4, 0.7, 1.0, 0.7, 0.4];
-        let total: f32 = rel.iter().sum();
-        let want: Vec<f32> = rel.iter().map(|r| r / total).collect();
-        assert_eq!(w, want);
+        // The first sentence is the lead.
+        let rel = [0.2 * LEAD_WEIGHT, 0.2, 0.7, 1.0, 0.7, 0.2];
+        assert_eq!(w, normalised(&rel));
     }
 
     #[test]
-    fn without_the_counterpart_every_sentence_counts_alike() {
-        assert_eq!(weights_of("Havana spoke. Rain fell."), [0.5, 0.5]);
+    fn without_the_counterpart_every_sentence_counts_alike_but_the_lead() {
+        assert_eq!(
+            weights_of("Havana spoke. Rain fell.", 0),
+            normalised(&[LEAD_WEIGHT, 1.0])
+        );
+    }
+
+    #[test]
+    fn the_title_weighs_most_and_the_lead_next() {
+        let text = "CUBA REJECTS US TALKS\n\nHavana spoke. Rain fell. Snow fell.";
+        let title_len = "CUBA REJECTS US TALKS\n\n".len();
+        let w = weights_of(text, title_len);
+        // Title (mentions the counterpart), lead (its neighbour), then background.
+        let rel = [TITLE_WEIGHT, 0.7 * LEAD_WEIGHT, 0.2, 0.2];
+        assert_eq!(w, normalised(&rel));
     }
 
     /// The document's dense features are the weighted mean of its sentences', saturated from

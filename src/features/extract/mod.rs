@@ -7,14 +7,19 @@
 //! 4. `context.rs`: each word's weight as context of a counterpart mention;
 //! 5. `polarity.rs`: lexicon matches → each sentence's valence and cue sums, and the cue
 //!    categories matched;
-//! 6. `units.rs`: role-masked stemmed unigrams and bigrams, context terms and cue terms →
-//!    hashed feature occurrences, each tied to its sentence, in text order;
-//! 7. `dense.rs`: each sentence's relevance weight and the dense lexicon features.
+//! 6. `directed.rs`: for each cue, the roles of who does it and to whom (agent, patient);
+//! 7. `units.rs`: role-masked stemmed unigrams and bigrams, context terms, cue terms and
+//!    directed cue terms → hashed feature occurrences, each tied to its sentence, in text
+//!    order (with a second, domain copy of each toward a counterpart the gazetteer does not
+//!    know);
+//! 8. `dense.rs`: each sentence's relevance weight and the dense lexicon features.
 //!
-//! Every contribution can so be traced back to a sentence. No I/O.
+//! An article's title is extracted with it, as its first paragraph. Every contribution can so
+//! be traced back to a sentence of the title or the text. No I/O.
 
 mod context;
 mod dense;
+mod directed;
 mod negation;
 mod polarity;
 mod roles;
@@ -25,13 +30,15 @@ pub use context::CONTEXT_WINDOW;
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
 use super::keys::{mix, SALT_CUE, SALT_CUE_CTX, UNIT_ACTOR, UNIT_CP, UNIT_NUM, UNIT_OTHER};
 use super::lexicon::{Lexicon, CATEGORIES};
 use super::ColumnIndex;
 use crate::actors::{ActorRef, Gazetteer, Mention};
-use crate::text::{self, Analysis};
+use crate::article::Part;
+use crate::text::{self, Analysis, Sentence};
 use words::{column_of, Hot, UnitColumns, Words};
 
 /// Number of dense lexicon features at the start of every row.
@@ -84,8 +91,54 @@ pub struct Extracted {
     pub weights: Vec<f32>,
     /// How often the counterpart was found.
     pub mentions: usize,
-    /// The text's sentences.
+    /// The analysed text: the title, a blank line and the text, or the text alone.
+    pub analysed: String,
+    /// Bytes of `analysed` before the text: the title and its separator (0 without a title).
+    pub title_len: usize,
+    /// The sentences of `analysed`.
     pub analysis: Analysis,
+}
+
+impl Extracted {
+    /// Where a sentence lies, and its byte span in the title or the text.
+    pub fn locate(&self, s: &Sentence) -> (Part, usize, usize) {
+        if s.start < self.title_len {
+            (Part::Title, s.start, s.end)
+        } else {
+            (Part::Text, s.start - self.title_len, s.end - self.title_len)
+        }
+    }
+
+    /// A sentence's text.
+    pub fn sentence_text(&self, s: &Sentence) -> &str {
+        &self.analysed[s.start..s.end]
+    }
+}
+
+/// What one extraction reads: an article's text and title, and toward whom and when it is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Doc<'a> {
+    /// The headline, extracted as the text's first paragraph.
+    pub title: Option<&'a str>,
+    /// The body.
+    pub text: &'a str,
+    /// Whom the stance is toward.
+    pub counterpart: Option<&'a ActorRef>,
+    /// Whose stance it is.
+    pub actor: Option<&'a ActorRef>,
+    /// The article's date: aliases take the meaning it gives them ("Moscow" before 1992).
+    pub date: Option<NaiveDate>,
+}
+
+impl<'a> Doc<'a> {
+    /// A text alone, toward `counterpart`.
+    pub fn text(text: &'a str, counterpart: Option<&'a ActorRef>) -> Doc<'a> {
+        Doc {
+            text,
+            counterpart,
+            ..Doc::default()
+        }
+    }
 }
 
 /// Readable names of the hashed features seen, filled only when asked for (training).
@@ -149,8 +202,24 @@ struct TokenState {
     ctx: Vec<f32>,
     /// Pass 5: each token's unit hash, as lexicon matching compares them.
     stems: Vec<u64>,
-    /// Pass 5: the tokens where a cue matched, with its `2 × category + negated`, in order.
-    cue_hits: Vec<(u32, u8)>,
+    /// Pass 5: the cues matched, in text order.
+    cue_hits: Vec<CueHit>,
+}
+
+/// A cue matched by pass 5 and read by passes 6 and 7.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct CueHit {
+    /// Its first token.
+    start: u32,
+    /// One past its last token.
+    end: u32,
+    /// `2 × category + negated`.
+    ck: u8,
+    /// Whether its signed strength is conciliatory.
+    conciliatory: bool,
+    /// Pass 6: the roles of its agent and patient (`roles::ROLE_*`).
+    agent: u8,
+    patient: u8,
 }
 
 /// Extracts features from articles; holds a per-thread word cache and scratch buffers.
@@ -183,22 +252,32 @@ impl Extractor {
         self.words.gazetteer
     }
 
-    /// Extracts the features of `text` toward `counterpart` (and `actor`), into `out`.
-    /// With `names`, records a readable name for every feature key produced.
-    pub fn extract(
-        &mut self,
-        text: &str,
-        counterpart: Option<&ActorRef>,
-        actor: Option<&ActorRef>,
-        names: Option<&mut Names>,
-        out: &mut Extracted,
-    ) {
+    /// Extracts the features of a document into `out`. With `names`, records a readable name
+    /// for every feature key produced.
+    pub fn extract(&mut self, doc: Doc<'_>, mut names: Option<&mut Names>, out: &mut Extracted) {
         self.words.clear_if_full();
+        out.analysed.clear();
+        out.title_len = 0;
+        // Offsets in the title are the title's own, so it is copied as given.
+        if let Some(title) = doc.title.filter(|t| !t.trim().is_empty()) {
+            out.analysed.push_str(title);
+            out.analysed.push_str("\n\n");
+            out.title_len = out.analysed.len();
+        }
+        out.analysed.push_str(doc.text);
+        let text = out.analysed.as_str();
         text::analyze_into(text, &mut out.analysis);
         let (tokens, sentences) = (&out.analysis.tokens, &out.analysis.sentences);
         let state = &mut self.state;
         self.words.tokens(text, tokens, &self.columns, state);
-        out.mentions = roles::mark(&self.words, tokens.len(), counterpart, actor, state);
+        let (counterpart, actor) = (doc.counterpart, doc.actor);
+        out.mentions = roles::mark(
+            &self.words,
+            tokens.len(),
+            (counterpart, actor),
+            doc.date,
+            state,
+        );
         negation::mark(tokens, state);
         context::weigh(sentences, tokens, state);
         out.dense_parts.clear();
@@ -210,16 +289,25 @@ impl Extractor {
             state,
             &mut out.dense_parts,
         );
+        directed::agents_and_patients(&self.words, text, (tokens, sentences), state);
         out.occurrences.clear();
         units::emit(
             &self.words,
             &self.columns,
             state,
             (tokens, sentences),
-            names,
+            names.as_deref_mut(),
             &mut out.occurrences,
         );
-        dense::sentence_weights(sentences, &state.roles, out.mentions, &mut out.weights);
+        if counterpart.is_some_and(|c| c.entities.is_empty()) {
+            units::add_domain_copies(&self.columns, names, &mut out.occurrences);
+        }
+        dense::sentence_weights(
+            sentences,
+            &state.roles,
+            (out.mentions, out.title_len),
+            &mut out.weights,
+        );
         dense::features(out);
     }
 }
@@ -241,8 +329,8 @@ mod tests {
         let mentions = roles::mark(
             &ex.words,
             analysis.tokens.len(),
-            Some(&cp),
-            Some(&actor),
+            (Some(&cp), Some(&actor)),
+            None,
             &mut ex.state,
         );
         (ex, analysis, mentions)

@@ -8,7 +8,7 @@
 use super::super::lexicon::{Lexicon, ModifierKind};
 use super::roles::ROLE_NONE;
 use super::words::F_LEXICON;
-use super::{TokenState, N_DENSE};
+use super::{CueHit, TokenState, N_DENSE};
 use crate::text::{Sentence, Token, TokenKind};
 
 /// Share of a negated polar word's valence kept, with the sign flipped.
@@ -86,7 +86,13 @@ pub(super) fn match_lexicon(
                 if ctx > 0.0 {
                     add_signed(part, 8, 9, c * ctx);
                 }
-                hits.push((i as u32, cat * 2 + neg as u8));
+                hits.push(CueHit {
+                    start: i as u32,
+                    end: end as u32,
+                    ck: cat * 2 + neg as u8,
+                    conciliatory: c > 0.0,
+                    ..CueHit::default()
+                });
             }
             if e.modifier.is_none() {
                 boost = 1.0;
@@ -125,7 +131,7 @@ mod tests {
             .state
             .cue_hits
             .iter()
-            .map(|&(_, ck)| (CATEGORIES[ck as usize / 2], ck % 2 == 1))
+            .map(|h| (CATEGORIES[h.ck as usize / 2], h.ck % 2 == 1))
             .collect();
         (parts[0], cues)
     }

@@ -2,6 +2,13 @@
 //! literal names of a counterpart or actor the gazetteer does not know) and marks every token
 //! of a mention with its role toward this scoring: the counterpart, the actor, or another
 //! actor. Later passes turn each mention into one placeholder unit.
+//!
+//! A literal name the user gave wins over gazetteer mentions it overlaps ("the Trump
+//! administration" holds the literal "Trump"); the entities named inside an unknown name
+//! ("Chilean" in "28 Chilean officials") stand for it only where none of its literals occur;
+//! and aliases are read with the meaning the article's date gives them.
+
+use chrono::NaiveDate;
 
 use super::words::{Words, F_ALIAS_TOKEN};
 use super::TokenState;
@@ -25,15 +32,15 @@ pub(super) fn role_name(role: u8) -> &'static str {
     }
 }
 
-/// Pass 2: fills `state.mentions`, `state.roles` (one per token) and `state.cp_mentions` (the
-/// counterpart's mentions as token spans) from pass 1's records; returns how often the
-/// counterpart is mentioned. A mention of an entity that is both counterpart and actor counts
-/// as the counterpart.
+/// Pass 2: fills `state.mentions` (sorted, without overlaps), `state.roles` (one per token) and
+/// `state.cp_mentions` (the counterpart's mentions as token spans) from pass 1's records;
+/// returns how often the counterpart is mentioned. A mention of an entity that is both
+/// counterpart and actor counts as the counterpart.
 pub(super) fn mark(
     words: &Words,
     n_tokens: usize,
-    counterpart: Option<&ActorRef>,
-    actor: Option<&ActorRef>,
+    (counterpart, actor): (Option<&ActorRef>, Option<&ActorRef>),
+    date: Option<NaiveDate>,
     state: &mut TokenState,
 ) -> usize {
     let hot = &state.hot;
@@ -51,6 +58,7 @@ pub(super) fn mark(
                 AliasWord::default()
             }
         },
+        date,
         &mut state.mentions,
     );
     let mut literals: Vec<Vec<String>> = Vec::new();
@@ -63,17 +71,27 @@ pub(super) fn mark(
     }
     let norm = |i: usize| &*words.info(hot[i]).norm;
     find_literal_mentions(&literals, n_tokens, norm, &mut state.mentions);
+    let literal_found = |cp: bool| {
+        state
+            .mentions
+            .iter()
+            .any(|m| matches!(m.who, Who::Literal(l) if ((l as usize) < cp_literals) == cp))
+    };
+    let cp_fallback = counterpart.is_some_and(|c| !c.fallback.is_empty() && !literal_found(true));
+    let actor_fallback = actor.is_some_and(|a| !a.fallback.is_empty() && !literal_found(false));
     state.roles.clear();
     state.roles.resize(n_tokens, ROLE_NONE);
     state.cp_mentions.clear();
     for m in &state.mentions {
         let is_cp = counterpart.is_some_and(|c| match m.who {
-            Who::Entity(e) => c.entities.contains(&e),
+            Who::Entity(e) => c.entities.contains(&e) || cp_fallback && c.fallback.contains(&e),
             Who::Literal(l) => (l as usize) < cp_literals,
         });
         let is_actor = !is_cp
             && actor.is_some_and(|a| match m.who {
-                Who::Entity(e) => a.entities.contains(&e),
+                Who::Entity(e) => {
+                    a.entities.contains(&e) || actor_fallback && a.fallback.contains(&e)
+                }
                 Who::Literal(l) => (l as usize) >= cp_literals,
             });
         let role = if is_cp {
@@ -138,9 +156,69 @@ mod tests {
         let text = "Officials met the zorblax collective again.";
         let a = crate::text::analyze(text);
         ex.words.tokens(text, &a.tokens, &ex.columns, &mut ex.state);
-        let n = mark(&ex.words, a.tokens.len(), Some(&cp), None, &mut ex.state);
+        let n = mark(
+            &ex.words,
+            a.tokens.len(),
+            (Some(&cp), None),
+            None,
+            &mut ex.state,
+        );
         assert_eq!(n, 1);
         let roles: Vec<u8> = ex.state.roles.clone();
         assert_eq!(roles, [0, 0, 0, ROLE_CP, ROLE_CP, 0, 0]);
+    }
+
+    /// Marks `text` toward a counterpart given by name, with no actor, on `date`.
+    fn toward(text: &str, cp: &str, date: Option<&str>) -> (Vec<u8>, usize) {
+        let lexicon = std::sync::Arc::new(crate::features::lexicon::Lexicon::builtin().unwrap());
+        let mut ex = super::super::Extractor::new(lexicon);
+        let date = date.and_then(crate::article::parse_date);
+        let cp = crate::actors::Gazetteer::builtin().resolve_at(cp, date);
+        let a = crate::text::analyze(text);
+        ex.words.tokens(text, &a.tokens, &ex.columns, &mut ex.state);
+        let n = mark(
+            &ex.words,
+            a.tokens.len(),
+            (Some(&cp), None),
+            date,
+            &mut ex.state,
+        );
+        (ex.state.roles.clone(), n)
+    }
+
+    #[test]
+    fn a_literal_name_takes_its_tokens_from_the_gazetteer() {
+        // "the Trump administration" is a gazetteer alias of the United States; the user asked
+        // about Trump, so its tokens are his.
+        let (roles, n) = toward("The Trump administration said so.", "Trump", None);
+        assert_eq!(n, 1);
+        assert_eq!(roles[1], ROLE_CP);
+        assert_eq!(roles[2], ROLE_NONE, "the alias it overlapped is gone whole");
+    }
+
+    #[test]
+    fn a_description_counts_the_states_inside_it_only_where_it_is_not_found() {
+        let (roles, n) = toward(
+            "Chilean police arrested 28 officials.",
+            "28 Chilean officials",
+            None,
+        );
+        assert_eq!(
+            (n, roles[0]),
+            (1, ROLE_CP),
+            "Chilean stands for the description"
+        );
+        let text = "28 Chilean officials met Chilean police.";
+        let (roles, n) = toward(text, "28 Chilean officials", None);
+        assert_eq!(n, 1, "the description itself is found");
+        assert_eq!(roles[4], ROLE_OTHER);
+    }
+
+    #[test]
+    fn dated_aliases_follow_the_articles_date() {
+        let text = "Washington handed Moscow a draft treaty.";
+        assert_eq!(toward(text, "Soviet Union", Some("1987-03-02")).1, 1);
+        assert_eq!(toward(text, "Soviet Union", Some("2001-03-02")).1, 0);
+        assert_eq!(toward(text, "Russia", Some("2001-03-02")).1, 1);
     }
 }

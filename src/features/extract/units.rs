@@ -3,15 +3,17 @@
 //! number, or one placeholder per actor mention (`__counterpart__`, `__actor__`, `__other__`);
 //! punctuation breaks the stream. Each unit gives its unigram and its bigram with the unit
 //! before it, a context term (`cp~…`) when it is near a counterpart mention, and the cue term
-//! (`cue:CATEGORY`, and `cp~cue:…` near the counterpart) matched at it by pass 5.
+//! (`cue:CATEGORY`, and `cp~cue:…` near the counterpart) matched at it by pass 5, with its
+//! directed terms from pass 6: the category and, coarser, the polarity, each with the roles of
+//! its agent and patient (`dir:cue:SANCTION:actor>cp`, `dir:conflict:actor>cp`).
 
 use super::super::keys::{
-    mix, NEG_SALT, SALT_BI, SALT_CTX, SALT_CUE, SALT_CUE_CTX, SALT_UNI, UNIT_ACTOR, UNIT_CP,
-    UNIT_NUM, UNIT_OTHER,
+    mix, NEG_SALT, SALT_BI, SALT_CTX, SALT_CUE, SALT_CUE_CTX, SALT_DIR, SALT_DIR_POLARITY,
+    SALT_DOMAIN, SALT_UNI, UNIT_ACTOR, UNIT_CP, UNIT_NUM, UNIT_OTHER,
 };
 use super::super::lexicon::CATEGORIES;
 use super::super::ColumnIndex;
-use super::roles::{role_name, ROLE_ACTOR, ROLE_CP, ROLE_NONE};
+use super::roles::{role_name, ROLE_ACTOR, ROLE_CP, ROLE_NONE, ROLE_OTHER};
 use super::words::{column_of, Words};
 use super::{Columns, Names, Occurrence, TokenState, NO_COLUMN};
 use crate::text::{Sentence, Token, TokenKind};
@@ -34,6 +36,8 @@ pub(super) fn emit(
     let index = columns.index.as_ref();
     let st = state;
     let mut hits = st.cue_hits.iter().copied().peekable();
+    // The mention at or after the current token (mentions are sorted and do not overlap).
+    let mut mention = 0;
     for (si, s) in sentences.iter().enumerate() {
         let si32 = si as u32;
         let mut prev: Option<u64> = None;
@@ -42,14 +46,15 @@ pub(super) fn emit(
             let t = tokens[i];
             let role = st.roles[i];
             if role != ROLE_NONE {
-                // A whole mention becomes one placeholder unit.
-                let mut j = i + 1;
-                while j < s.tokens.end
-                    && st.roles[j] == role
-                    && !st.mentions.iter().any(|m| m.start == j)
-                {
-                    j += 1;
+                // A whole mention (within the sentence) becomes one placeholder unit.
+                while st.mentions.get(mention).is_some_and(|m| m.end <= i) {
+                    mention += 1;
                 }
+                let j = st
+                    .mentions
+                    .get(mention)
+                    .map_or(i + 1, |m| m.end.min(s.tokens.end))
+                    .max(i + 1);
                 let (unit, fixed) = match role {
                     ROLE_CP => (UNIT_CP, 0),
                     ROLE_ACTOR => (UNIT_ACTOR, 1),
@@ -113,7 +118,8 @@ pub(super) fn emit(
                     || format!("cp~{}", unit_name()),
                 );
             }
-            if let Some((_, ck)) = hits.next_if(|&(at, _)| at as usize == i) {
+            if let Some(hit) = hits.next_if(|h| h.start as usize == i) {
+                let ck = hit.ck;
                 let (cat, negated) = (ck / 2, ck % 2 == 1);
                 let cue_columns = columns.cues[ck as usize];
                 let ck = ck as u64;
@@ -135,6 +141,27 @@ pub(super) fn emit(
                         || cue_name(cat, negated, true),
                     );
                 }
+                let roles = (hit.agent as u64) * 4 + hit.patient as u64;
+                let arrow = || format!("{}>{}", role_short(hit.agent), role_short(hit.patient));
+                let key = mix(mix(ck, SALT_DIR), roles);
+                push_named(
+                    occ,
+                    &mut names,
+                    (key, column_of(index, key)),
+                    1.0,
+                    si32,
+                    || format!("dir:{}:{}", cue_name(cat, negated, false), arrow()),
+                );
+                let key = mix(mix(hit.conciliatory as u64, SALT_DIR_POLARITY), roles);
+                let polarity = if hit.conciliatory { "coop" } else { "conflict" };
+                push_named(
+                    occ,
+                    &mut names,
+                    (key, column_of(index, key)),
+                    1.0,
+                    si32,
+                    || format!("dir:{polarity}:{}", arrow()),
+                );
             }
             i += 1;
         }
@@ -145,6 +172,44 @@ pub(super) fn emit(
                 o.column = c.get_bigram(o.key).unwrap_or(NO_COLUMN);
             }
         }
+    }
+}
+
+/// After emitting toward a counterpart the gazetteer does not know (a person, a group, a state
+/// of fiction): each occurrence is followed by a copy under its own key, so such texts learn
+/// weights of their own beside the shared ones (the shared term and its copy sum in the score).
+pub(super) fn add_domain_copies(
+    columns: &Columns,
+    mut names: Option<&mut Names>,
+    occ: &mut Vec<Occurrence>,
+) {
+    let index = columns.index.as_ref();
+    let shared = std::mem::take(occ);
+    occ.reserve(2 * shared.len());
+    for o in shared {
+        occ.push(o);
+        let key = mix(o.key, SALT_DOMAIN);
+        occ.push(Occurrence {
+            key,
+            column: column_of(index, key),
+            ..o
+        });
+        if let Some(n) = names.as_deref_mut() {
+            if !n.contains_key(&key) {
+                let name = format!("lit:{}", n.get(&o.key).map_or("", String::as_str));
+                n.insert(key, name);
+            }
+        }
+    }
+}
+
+/// A role's short name in directed terms.
+fn role_short(role: u8) -> &'static str {
+    match role {
+        ROLE_CP => "cp",
+        ROLE_ACTOR => "actor",
+        ROLE_OTHER => "other",
+        _ => "none",
     }
 }
 
@@ -228,7 +293,7 @@ fn emit_unit(
 #[cfg(test)]
 mod tests {
     use super::super::tests::through_roles;
-    use super::super::{context, negation, polarity};
+    use super::super::{context, directed, negation, polarity};
     use super::*;
 
     /// Passes 1–6 on `text` with names collected: each occurrence's name, value and sentence.
@@ -239,6 +304,7 @@ mod tests {
         let mut parts = vec![[0.0; super::super::N_DENSE]; a.sentences.len()];
         let lexicon = ex.words.lexicon.clone();
         polarity::match_lexicon(&lexicon, &a.sentences, &a.tokens, &mut ex.state, &mut parts);
+        directed::agents_and_patients(&ex.words, text, (&a.tokens, &a.sentences), &mut ex.state);
         let (mut names, mut occ) = (Names::default(), Vec::new());
         let parts = (&a.tokens[..], &a.sentences[..]);
         emit(
@@ -267,13 +333,15 @@ mod tests {
         let names: Vec<&str> = got.iter().map(|o| o.0.as_str()).collect();
         let welcome = names.iter().position(|&n| n == "not_welcom").unwrap();
         assert_eq!(
-            names[welcome..welcome + 5],
+            names[welcome..welcome + 7],
             [
                 "not_welcom",
                 "not not_welcom",
                 "cp~not_welcom",
                 "cue:SUPPORT:negated",
                 "cp~cue:SUPPORT:negated",
+                "dir:cue:SUPPORT:negated:cp>none",
+                "dir:conflict:cp>none",
             ]
         );
         // The mention is one placeholder unit, in the bigrams on both sides.
