@@ -564,3 +564,47 @@ fn closed_output_pipe_ends_score_with_exit_0() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// Headlines and lengths that a feed sends: a title with an empty text, a title and no text
+/// field, a counterpart named only in the title, one sentence, two thousand sentences. Each
+/// gets a result with its outcome and its mentions.
+#[test]
+fn titles_alone_and_long_or_short_articles_each_get_an_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let long: String = (0..2000)
+        .map(|i| format!("Officials in Havana met on day {i} to discuss the harvest."))
+        .collect::<Vec<_>>()
+        .join(" ")
+        + " Cuba condemned the United States.";
+    let records = [
+        serde_json::json!({"id": "title-empty-text", "title": "Cuba condemns US sanctions", "text": "", "actor": "Cuba", "counterpart": "United States"}),
+        serde_json::json!({"id": "title-only", "title": "Cuba thanks Washington for aid", "actor": "Cuba", "counterpart": "United States"}),
+        serde_json::json!({"id": "title-names-it", "title": "Cuba rejects U.S. talks", "text": "The ministry issued a statement on Tuesday.", "actor": "Cuba", "counterpart": "United States"}),
+        serde_json::json!({"id": "one-sentence", "text": "Cuba welcomed the talks with the United States.", "actor": "Cuba", "counterpart": "United States"}),
+        serde_json::json!({"id": "long", "text": long, "actor": "Cuba", "counterpart": "United States"}),
+        serde_json::json!({"id": "never-named", "title": "Harvest report", "text": "Cuba thanked Mexico.", "actor": "Cuba", "counterpart": "United States"}),
+    ];
+    let input: String = records.iter().map(|r| r.to_string() + "\n").collect();
+    let f = write(dir.path(), "feed.jsonl", input.as_bytes());
+    let rows = jsonl(&stance(&["score", f.to_str().unwrap()], dir.path()));
+    let by_id = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+    let polar = ["conciliatory", "confrontational", "neutral"];
+    for (id, mentions) in [
+        ("title-empty-text", 1),
+        ("title-only", 1),
+        ("title-names-it", 1),
+        ("one-sentence", 1),
+        ("long", 1),
+    ] {
+        let r = by_id(id);
+        assert_eq!(r["mentions"], mentions, "{r}");
+        assert!(polar.contains(&r["label"].as_str().unwrap()), "{r}");
+    }
+    assert_eq!(by_id("title-only")["evidence"][0]["part"], "title");
+    assert_eq!(by_id("title-empty-text")["label"], "confrontational");
+    let never = by_id("never-named");
+    assert_eq!(
+        (never["label"].as_str(), never["score"].as_f64()),
+        (Some("unmentioned"), Some(0.0))
+    );
+}
