@@ -608,3 +608,16 @@ fn titles_alone_and_long_or_short_articles_each_get_an_outcome() {
         (Some("unmentioned"), Some(0.0))
     );
 }
+
+/// `stance actors --date` shows what a name meant then: "Moscow" was the Soviet Union in 1987
+/// and is Russia today.
+#[test]
+fn actors_resolves_a_name_at_a_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let then = stance(&["actors", "Moscow", "--date", "1987-03-02"], dir.path());
+    assert!(String::from_utf8_lossy(&then.stdout).contains("\"Moscow\" → Soviet Union"));
+    let now = stance(&["actors", "Moscow"], dir.path());
+    assert!(String::from_utf8_lossy(&now.stdout).contains("\"Moscow\" → Russia"));
+    let bad = stance(&["actors", "Moscow", "--date", "March"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+}
