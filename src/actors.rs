@@ -506,12 +506,24 @@ impl Gazetteer {
         name: &str,
         date: Option<NaiveDate>,
     ) -> Vec<(u32, std::ops::Range<usize>)> {
+        self.mentions_in(name, date)
+            .into_iter()
+            .filter_map(|m| match m.who {
+                Who::Entity(e) => Some((e, m.start..m.end)),
+                Who::Literal(_) => None,
+            })
+            .collect()
+    }
+
+    /// The gazetteer mentions in a short text of `date`, each word looked up afresh (feature
+    /// extraction caches what it looks up; this is for names and tests).
+    fn mentions_in(&self, text: &str, date: Option<NaiveDate>) -> Vec<Mention> {
         let mut toks: Vec<Token> = Vec::new();
-        tokenize(name, &mut toks);
+        tokenize(text, &mut toks);
         let words: Vec<AliasWord> = toks
             .iter()
             .map(|t| {
-                let raw = t.text(name);
+                let raw = t.text(text);
                 self.alias_word(raw, &normalize_word(raw))
             })
             .collect();
@@ -521,12 +533,6 @@ impl Gazetteer {
         let mut found = Vec::new();
         self.find_mentions(toks.len(), starts, |i| words[i], date, &mut found);
         found
-            .into_iter()
-            .filter_map(|m| match m.who {
-                Who::Entity(e) => Some((e, m.start..m.end)),
-                Who::Literal(_) => None,
-            })
-            .collect()
     }
 
     /// What mention finding needs of a word: `raw` as written in the text, `norm` its
@@ -840,18 +846,7 @@ mod tests {
     }
 
     fn mentions_with(g: &Gazetteer, text: &str) -> Vec<Mention> {
-        let (toks, norms) = crate::text::tokens_and_norms(text);
-        let words: Vec<AliasWord> = toks
-            .iter()
-            .zip(&norms)
-            .map(|(t, n)| g.alias_word(t.text(text), n))
-            .collect();
-        let starts = toks.iter().enumerate().filter_map(|(i, t)| {
-            (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
-        });
-        let mut m = Vec::new();
-        g.find_mentions(toks.len(), starts, |i| words[i], None, &mut m);
-        m
+        g.mentions_in(text, None)
     }
 
     #[test]
@@ -913,18 +908,8 @@ mod tests {
         // In a 1987 text "Moscow" is a mention of the Soviet Union, not of Russia.
         let text = "Washington presented Moscow with a draft treaty.";
         let found = |date| {
-            let (toks, norms) = crate::text::tokens_and_norms(text);
-            let words: Vec<AliasWord> = toks
+            g.mentions_in(text, date)
                 .iter()
-                .zip(&norms)
-                .map(|(t, n)| g.alias_word(t.text(text), n))
-                .collect();
-            let starts = toks.iter().enumerate().filter_map(|(i, t)| {
-                (t.kind != crate::text::TokenKind::Punct).then_some((i, words[i].starts?))
-            });
-            let mut m = Vec::new();
-            g.find_mentions(toks.len(), starts, |i| words[i], date, &mut m);
-            m.iter()
                 .map(|m| match m.who {
                     Who::Entity(e) => g.entity(e).name.clone(),
                     Who::Literal(_) => unreachable!(),

@@ -148,23 +148,14 @@ mod tests {
 
     #[test]
     fn a_name_the_gazetteer_does_not_know_is_matched_literally() {
-        let lexicon = std::sync::Arc::new(crate::features::lexicon::Lexicon::builtin().unwrap());
-        let mut ex = super::super::Extractor::new(lexicon);
-        let g = crate::actors::Gazetteer::builtin();
-        let cp = g.resolve("Zorblax Collective");
+        let cp = crate::actors::Gazetteer::builtin().resolve("Zorblax Collective");
         assert!(cp.entities.is_empty() && !cp.literals.is_empty());
-        let text = "Officials met the zorblax collective again.";
-        let a = crate::text::analyze(text);
-        ex.words.tokens(text, &a.tokens, &ex.columns, &mut ex.state);
-        let n = mark(
-            &ex.words,
-            a.tokens.len(),
-            (Some(&cp), None),
+        let (roles, n) = toward(
+            "Officials met the zorblax collective again.",
+            "Zorblax Collective",
             None,
-            &mut ex.state,
         );
         assert_eq!(n, 1);
-        let roles: Vec<u8> = ex.state.roles.clone();
         assert_eq!(roles, [0, 0, 0, ROLE_CP, ROLE_CP, 0, 0]);
     }
 

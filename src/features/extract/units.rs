@@ -141,27 +141,30 @@ pub(super) fn emit(
                         || cue_name(cat, negated, true),
                     );
                 }
+                // The cue's category, then its polarity, with the roles of agent and patient.
                 let roles = (hit.agent as u64) * 4 + hit.patient as u64;
-                let arrow = || format!("{}>{}", role_short(hit.agent), role_short(hit.patient));
-                let key = mix(mix(ck, SALT_DIR), roles);
-                push_named(
-                    occ,
-                    &mut names,
-                    (key, column_of(index, key)),
-                    1.0,
-                    si32,
-                    || format!("dir:{}:{}", cue_name(cat, negated, false), arrow()),
-                );
-                let key = mix(mix(hit.conciliatory as u64, SALT_DIR_POLARITY), roles);
                 let polarity = if hit.conciliatory { "coop" } else { "conflict" };
-                push_named(
-                    occ,
-                    &mut names,
-                    (key, column_of(index, key)),
-                    1.0,
-                    si32,
-                    || format!("dir:{polarity}:{}", arrow()),
-                );
+                for (key, what) in [
+                    (mix(mix(ck, SALT_DIR), roles), None),
+                    (
+                        mix(mix(hit.conciliatory as u64, SALT_DIR_POLARITY), roles),
+                        Some(polarity),
+                    ),
+                ] {
+                    push_named(
+                        occ,
+                        &mut names,
+                        (key, column_of(index, key)),
+                        1.0,
+                        si32,
+                        || {
+                            let what =
+                                what.map_or_else(|| cue_name(cat, negated, false), str::to_string);
+                            let (a, p) = (role_short(hit.agent), role_short(hit.patient));
+                            format!("dir:{what}:{a}>{p}")
+                        },
+                    );
+                }
             }
             i += 1;
         }
