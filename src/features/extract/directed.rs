@@ -129,9 +129,8 @@ struct Quote {
 
 /// The article's quotations that an attribution names a speaker for, in order. Quote marks
 /// pair within a paragraph: a curly one opens or closes, a straight one toggles. The
-/// attribution is a verb of saying within a few words after the closing mark (`"…," X said`,
-/// `"…," said X`) or before the opening one (`X said: "…"`), up to the sentence's end or
-/// another quote mark; the speaker is the nearest mention there.
+/// attribution is a verb of saying in the clause just after the closing mark (`"…," X said`,
+/// `"…," said X`) or just before the opening one (`X said: "…"`); see [`attribution`].
 fn attributed_quotes<'t>(
     text: &str,
     tokens: &[Token],
