@@ -7,6 +7,8 @@
 //! - a line that is not a JSON object, lacks `id` or `text`, has a label other than the three,
 //!   or holds bytes that are not UTF-8 is an error naming the file and line;
 //! - a line longer than [`MAX_LINE_BYTES`] is an error (a runaway file is not read into memory);
+//! - a `date` that is a date but outside the years [`YEARS`] (1000–9999) is an error naming the
+//!   file and line (a date that is no date at all is read, and left unusable, as before);
 //! - unknown fields are ignored, so richer records (with `code`, `origin`, ...) read as they are.
 
 mod json;
@@ -17,7 +19,7 @@ pub use read::{read_all, read_path, ArticleReader, MAX_LINE_BYTES};
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// The stance class of a labelled record or of a scored article.
@@ -101,8 +103,19 @@ impl Article {
     }
 }
 
-/// Parses `YYYY-MM-DD`, an RFC 3339 timestamp (its date part, in its own offset), or `YYYYMMDD`.
+/// The years a date may have: 1000 to 9999. A feed's `+262142-12-05` or `0001-01-01` is a
+/// broken field, not a date, and arithmetic on dates near chrono's limits would overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
+/// Parses `YYYY-MM-DD`, an RFC 3339 timestamp (its date part, in its own offset), or
+/// `YYYYMMDD`; `None` when it is none of these or its year is outside [`YEARS`].
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    parse_any_year(s).filter(|d| YEARS.contains(&d.year()))
+}
+
+/// [`parse_date`] without the range of years (the reader tells an out-of-range date from a
+/// malformed one with it).
+pub(crate) fn parse_any_year(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some(d);
@@ -231,5 +244,27 @@ mod tests {
         );
         assert_eq!(parse_date("19950103"), NaiveDate::from_ymd_opt(1995, 1, 3));
         assert_eq!(parse_date("March 4"), None);
+    }
+
+    /// Regression: `+262142-12-05` was accepted and `trend` then panicked on date arithmetic.
+    #[test]
+    fn rejects_years_outside_1000_to_9999() {
+        for s in [
+            "+262142-12-05",
+            "0999-12-31",
+            "10000-01-01",
+            "-0001-01-01",
+            "00010101",
+        ] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+        assert_eq!(
+            parse_date("1000-01-01"),
+            NaiveDate::from_ymd_opt(1000, 1, 1)
+        );
+        assert_eq!(
+            parse_date("9999-12-31"),
+            NaiveDate::from_ymd_opt(9999, 12, 31)
+        );
     }
 }

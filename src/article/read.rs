@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use chrono::Datelike;
 use serde::Deserialize;
 
 use super::{Article, Label};
@@ -309,6 +310,16 @@ fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article,
             )))
         }
     };
+    if let Some(d) = date.as_deref().and_then(super::parse_any_year) {
+        if !super::YEARS.contains(&d.year()) {
+            return Err(problem(format!(
+                "record {id:?}: date {:?} has a year outside {}-{}",
+                date.as_deref().unwrap_or_default(),
+                super::YEARS.start(),
+                super::YEARS.end()
+            )));
+        }
+    }
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     Ok(Article {
         id,
@@ -501,6 +512,32 @@ mod tests {
             matches!(out[1], Err(Error::BadRecord { line: 2, .. })),
             "{out:?}"
         );
+    }
+
+    /// Regression: an article dated `+262142-12-05` was accepted by `ingest` and `trend` then
+    /// panicked. A date with a year outside 1000-9999 is an error naming the file and line.
+    #[test]
+    fn a_date_outside_the_years_is_an_error_with_its_line() {
+        let out = read(b"{\"id\":\"a\",\"text\":\"x\",\"date\":\"2020-01-02\"}\n{\"id\":\"b\",\"text\":\"x\",\"date\":\"+262142-12-05\"}\n");
+        assert!(out[0].is_ok());
+        let err = out[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "t.jsonl:2: record \"b\": date \"+262142-12-05\" has a year outside 1000-9999"
+            ),
+            "{err}"
+        );
+        for bad in ["\"0999-12-31\"", "\"00010101\"", "\"0500-01-01T00:00:00Z\""] {
+            let line = format!("{{\"id\":\"c\",\"text\":\"x\",\"date\":{bad}}}");
+            let out = read(line.as_bytes());
+            assert!(
+                matches!(out[0], Err(Error::BadRecord { line: 1, .. })),
+                "{bad}: {out:?}"
+            );
+        }
+        // A date that is no date at all is read as before (and skipped where a date is needed).
+        let out = read(b"{\"id\":\"d\",\"text\":\"x\",\"date\":\"last Tuesday\"}");
+        assert!(out[0].is_ok());
     }
 
     #[test]
