@@ -44,10 +44,7 @@ fn aggregate(c: &mut Criterion) {
         let obs = year(per_day);
         group.throughput(Throughput::Elements(obs.len() as u64));
         for bucket in [Bucket::Day, Bucket::Week, Bucket::Month] {
-            let params = TrendParams {
-                bucket,
-                ..TrendParams::default()
-            };
+            let params = TrendParams::default().bucket(bucket).check().unwrap();
             let id = BenchmarkId::new(bucket.as_str(), format!("{}_articles", obs.len()));
             group.bench_with_input(id, &obs, |b, obs| b.iter(|| trend(obs, &params)));
         }

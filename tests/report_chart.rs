@@ -56,8 +56,8 @@ fn synthetic_year() -> SeriesAnalysis {
         let d = NaiveDate::from_ymd_opt(2025, 10, 20).unwrap();
         rows.push(row(&format!("copy{c}"), d, "m10-3", -0.9));
     }
-    let params = TrendParams::default();
-    analyse("Cuba → United States", rows, &params)
+    let params = TrendParams::default().check().unwrap();
+    analyse("Cuba → United States", rows, &params).unwrap()
 }
 
 fn spec(a: &SeriesAnalysis) -> ChartSpec {
@@ -227,7 +227,12 @@ fn unmentioned_articles_are_counted_and_left_out_of_the_trend() {
         rows.push(r);
     }
     rows.sort_by_key(|r| r.date);
-    let a = analyse("Cuba → United States", rows, &TrendParams::default());
+    let a = analyse(
+        "Cuba → United States",
+        rows,
+        &TrendParams::default().check().unwrap(),
+    )
+    .unwrap();
     assert_eq!(a.unmentioned, 30);
     assert_eq!(a.articles.len(), plain.articles.len());
     for (p, q) in a.trend.periods.iter().zip(&plain.trend.periods) {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use stance::report::chart::{self, ChartSpec, Series};
-use stance::report::trend::{Bucket, TrendParams};
+use stance::report::trend::{Bucket, TrendParams, ValidTrendParams};
 use stance::report::{analyse, document, series_name, SeriesAnalysis};
 use stance::store::{Selection, Store};
 
@@ -60,7 +60,7 @@ pub struct TrendArgs {
 /// The analyses of every requested series, with the settings and the model(s) they used.
 pub(crate) struct Analysed {
     pub analyses: Vec<SeriesAnalysis>,
-    pub params: TrendParams,
+    pub params: ValidTrendParams,
     pub model_ids: Vec<String>,
     pub bucket: Bucket,
 }
@@ -184,16 +184,16 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
             eprintln!("stance: no articles for {name} in this date range");
         }
     }
-    let params = TrendParams {
-        bucket,
-        min_stories: a.min_articles,
-        span: Some((from.unwrap_or(lo), to.unwrap_or(hi))),
-        ..TrendParams::default()
-    };
+    let params = TrendParams::default()
+        .bucket(bucket)
+        .min_stories(a.min_articles)
+        .span(from.unwrap_or(lo), to.unwrap_or(hi))
+        .check()
+        .context("the trend's settings")?;
     let analyses = rows
         .into_iter()
-        .map(|(name, r)| analyse(&name, r, &params))
-        .collect();
+        .map(|(name, r)| analyse(&name, r, &params).with_context(|| format!("analysing {name}")))
+        .collect::<Result<_>>()?;
     Ok(Analysed {
         analyses,
         params,

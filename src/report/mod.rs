@@ -11,8 +11,9 @@ pub mod trend;
 use std::collections::BTreeMap;
 
 use crate::article::{Evidence, Label};
+use crate::error::Result;
 use crate::store::ScoredArticle;
-use trend::{Observation, Shift, Trend, TrendParams};
+use trend::{Observation, Shift, Trend, ValidTrendParams};
 
 /// Stories listed per shift in "what moved the line".
 pub const MOVERS_PER_SHIFT: usize = 3;
@@ -82,7 +83,14 @@ pub struct Cluster {
 
 /// Analyses one series: trend, shifts, their movers and its near-duplicate clusters. Articles
 /// labelled unmentioned (they never name the counterpart) are counted and left out.
-pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -> SeriesAnalysis {
+///
+/// # Errors
+/// What [`trend::trend`] fails with: dates outside the years it takes, or too many periods.
+pub fn analyse(
+    name: &str,
+    articles: Vec<ScoredArticle>,
+    params: &ValidTrendParams,
+) -> Result<SeriesAnalysis> {
     let before = articles.len();
     let articles: Vec<ScoredArticle> = articles
         .into_iter()
@@ -98,7 +106,7 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
             score: a.score,
         })
         .collect();
-    let trend = trend::trend(&obs, params);
+    let trend = trend::trend(&obs, params)?;
     let by_id: BTreeMap<&str, &ScoredArticle> =
         articles.iter().map(|a| (a.id.as_str(), a)).collect();
 
@@ -165,14 +173,14 @@ pub fn analyse(name: &str, articles: Vec<ScoredArticle>, params: &TrendParams) -
         .collect();
     clusters.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.date.cmp(&b.date)));
 
-    SeriesAnalysis {
+    Ok(SeriesAnalysis {
         name: name.to_string(),
         articles,
         unmentioned,
         trend,
         movers,
         clusters,
-    }
+    })
 }
 
 /// The stored rows of a story's copies, in the story's order.

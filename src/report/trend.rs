@@ -20,10 +20,19 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 
+use crate::article::YEARS;
+use crate::error::{Error, Result};
 use crate::hash::splitmix64;
 use crate::rng::SplitMix64;
+
+/// The most periods one trend may have (100,000: 273 years by day). A longer span is an error
+/// that asks for a wider period, rather than a trend too large to draw or read.
+pub const MAX_PERIODS: usize = 100_000;
+
+/// The most bootstrap resamples (1,000,000): the interval's work grows with them.
+pub const MAX_RESAMPLES: usize = 1_000_000;
 
 /// The width of a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,23 +69,30 @@ impl Bucket {
     pub fn start(self, d: NaiveDate) -> NaiveDate {
         match self {
             Bucket::Day => d,
-            Bucket::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
-            Bucket::Month => d.with_day(1).expect("day 1 exists"),
+            Bucket::Week => d
+                .checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())))
+                .unwrap_or(NaiveDate::MIN),
+            Bucket::Month => d.with_day(1).unwrap_or(d),
         }
     }
 
-    /// The first day of the period after the one starting at `start`.
+    /// The first day of the period after the one starting at `start` ([`NaiveDate::MAX`] past
+    /// the last date chrono holds).
     pub fn next(self, start: NaiveDate) -> NaiveDate {
         match self {
-            Bucket::Day => start + Duration::days(1),
-            Bucket::Week => start + Duration::days(7),
+            Bucket::Day => start
+                .checked_add_days(Days::new(1))
+                .unwrap_or(NaiveDate::MAX),
+            Bucket::Week => start
+                .checked_add_days(Days::new(7))
+                .unwrap_or(NaiveDate::MAX),
             Bucket::Month => {
                 let (y, m) = if start.month() == 12 {
                     (start.year() + 1, 1)
                 } else {
                     (start.year(), start.month() + 1)
                 };
-                NaiveDate::from_ymd_opt(y, m, 1).expect("first of month")
+                NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MAX)
             }
         }
     }
@@ -107,22 +123,25 @@ pub struct Observation {
     pub score: f64,
 }
 
-/// Settings of [`trend`]; `TrendParams::default()` gives the documented defaults.
+/// Settings of [`trend`] as given, unchecked; `TrendParams::default()` gives the documented
+/// defaults and [`TrendParams::check`] the [`ValidTrendParams`] that [`trend`] takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendParams {
     /// Period width (default month).
     pub bucket: Bucket,
-    /// Fewest stories for a period to get an interval (default 3).
+    /// Fewest stories for a period to get an interval (default 3; at least 1).
     pub min_stories: usize,
-    /// Bootstrap resamples (default 2000).
+    /// Bootstrap resamples (default 2000; 1 to [`MAX_RESAMPLES`]).
     pub resamples: usize,
     /// Bootstrap seed (default 42).
     pub seed: u64,
-    /// Interval coverage (default 0.95).
+    /// Interval coverage (default 0.95; strictly between 0 and 1).
     pub level: f64,
-    /// Periods in the rolling mean (default 3).
+    /// Periods in the rolling mean (default 3; at least 1).
     pub rolling: usize,
-    /// First and last dates the periods must cover, even if empty (default: the data's span).
+    /// First and last dates the periods must cover, even if empty (default: the data's span;
+    /// the first not after the last, both in the years [`YEARS`], at most [`MAX_PERIODS`]
+    /// periods).
     pub span: Option<(NaiveDate, NaiveDate)>,
 }
 
@@ -137,6 +156,97 @@ impl Default for TrendParams {
             rolling: 3,
             span: None,
         }
+    }
+}
+
+impl TrendParams {
+    /// Sets the period width (default month).
+    pub fn bucket(mut self, bucket: Bucket) -> Self {
+        self.bucket = bucket;
+        self
+    }
+
+    /// Sets the fewest stories for an interval (default 3).
+    pub fn min_stories(mut self, n: usize) -> Self {
+        self.min_stories = n;
+        self
+    }
+
+    /// Sets the span the periods must cover (default: the data's).
+    pub fn span(mut self, first: NaiveDate, last: NaiveDate) -> Self {
+        self.span = Some((first, last));
+        self
+    }
+
+    /// Checks the parameters, once, into the form [`trend`] takes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParams`] for `min_stories`, `resamples` or `rolling` of 0, more than
+    /// [`MAX_RESAMPLES`] resamples, a `level` not strictly between 0 and 1, or a span that is
+    /// reversed, has a date outside [`YEARS`] or holds more than [`MAX_PERIODS`] periods.
+    pub fn check(self) -> Result<ValidTrendParams> {
+        let bad = |m: String| Err(Error::InvalidParams(m));
+        if self.min_stories == 0 {
+            return bad("min_stories must be at least 1".into());
+        }
+        if self.rolling == 0 {
+            return bad("rolling must be at least 1 period".into());
+        }
+        if !(1..=MAX_RESAMPLES).contains(&self.resamples) {
+            return bad(format!(
+                "resamples must be 1 to {MAX_RESAMPLES}, got {}",
+                self.resamples
+            ));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return bad(format!("level must be between 0 and 1, got {}", self.level));
+        }
+        if let Some((first, last)) = self.span {
+            if first > last {
+                return bad(format!("the span starts ({first}) after it ends ({last})"));
+            }
+            check_dates(first, last, self.bucket)?;
+        }
+        Ok(ValidTrendParams(self))
+    }
+}
+
+/// Checks that `first..=last` lies in the years [`YEARS`] and spans at most [`MAX_PERIODS`]
+/// periods of `bucket`.
+fn check_dates(first: NaiveDate, last: NaiveDate, bucket: Bucket) -> Result<()> {
+    for d in [first, last] {
+        if !YEARS.contains(&d.year()) {
+            return Err(Error::InvalidParams(format!(
+                "date {d} is outside the years {}-{}",
+                YEARS.start(),
+                YEARS.end()
+            )));
+        }
+    }
+    let days = (last - first).num_days().max(0) as usize;
+    let periods = match bucket {
+        Bucket::Day => days + 1,
+        Bucket::Week => days / 7 + 2,
+        Bucket::Month => days / 28 + 2,
+    };
+    if periods > MAX_PERIODS {
+        return Err(Error::InvalidParams(format!(
+            "{first} to {last} is more than {MAX_PERIODS} periods of a {}; choose a wider period or a shorter span",
+            bucket.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// [`TrendParams`] that passed [`TrendParams::check`]; read its settings through `Deref`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTrendParams(TrendParams);
+
+impl std::ops::Deref for ValidTrendParams {
+    type Target = TrendParams;
+
+    fn deref(&self) -> &TrendParams {
+        &self.0
     }
 }
 
@@ -210,7 +320,11 @@ pub struct Trend {
 /// Buckets observations into periods, one weight per story, with intervals, rolling mean
 /// and change points (see the module docs for the methods). No observations give no periods
 /// unless `params.span` is set.
-pub fn trend(obs: &[Observation], params: &TrendParams) -> Trend {
+///
+/// # Errors
+/// [`Error::InvalidParams`] when, without a span, the observations' dates reach outside the
+/// years [`YEARS`] or span more than [`MAX_PERIODS`] periods.
+pub fn trend(obs: &[Observation], params: &ValidTrendParams) -> Result<Trend> {
     // Average repeated observations of one article, then group articles into stories.
     let mut by_article: BTreeMap<&str, (NaiveDate, &str, f64, usize)> = BTreeMap::new();
     for o in obs {
@@ -246,8 +360,11 @@ pub fn trend(obs: &[Observation], params: &TrendParams) -> Trend {
     let dates = by_article.values().map(|a| a.0);
     let (first, last) = match (params.span, dates.clone().min(), dates.max()) {
         (Some(span), _, _) => span,
-        (None, Some(f), Some(l)) => (f, l),
-        _ => return Trend::default(),
+        (None, Some(f), Some(l)) => {
+            check_dates(f, l, bucket)?;
+            (f, l)
+        }
+        _ => return Ok(Trend::default()),
     };
     let mut starts = Vec::new();
     let mut s = bucket.start(first);
@@ -255,7 +372,7 @@ pub fn trend(obs: &[Observation], params: &TrendParams) -> Trend {
         starts.push(s);
         s = bucket.next(s);
     }
-    stories.retain(|st| st.date >= starts[0] && st.date < s);
+    stories.retain(|st| st.date >= bucket.start(first) && st.date < s);
     for st in &mut stories {
         st.period = starts.partition_point(|&p| p <= st.date) - 1;
     }
@@ -302,11 +419,11 @@ pub fn trend(obs: &[Observation], params: &TrendParams) -> Trend {
     }
     let seq: Vec<(usize, f64)> = stories.iter().map(|s| (s.period, s.score)).collect();
     let shifts = change_points(&seq, params.min_stories.max(1));
-    Trend {
+    Ok(Trend {
         periods,
         stories,
         shifts,
-    }
+    })
 }
 
 /// The arithmetic mean; `None` for no values.
@@ -506,7 +623,7 @@ mod tests {
             obs("c2", "2025-01-05", "c", -1.0),
             obs("c3", "2025-01-05", "c", -0.7),
         ];
-        let t = trend(&o, &TrendParams::default());
+        let t = trend(&o, &TrendParams::default().check().unwrap()).unwrap();
         assert_eq!(t.periods.len(), 1);
         let p = &t.periods[0];
         assert_eq!((p.articles, p.stories), (5, 3));
@@ -524,7 +641,7 @@ mod tests {
             obs("c", "2025-03-04", "c", 0.6),
             obs("e", "2025-03-05", "e", 0.8),
         ];
-        let t = trend(&o, &TrendParams::default());
+        let t = trend(&o, &TrendParams::default().check().unwrap()).unwrap();
         let labels: Vec<_> = t.periods.iter().map(|p| p.label.as_str()).collect();
         assert_eq!(labels, ["2025-01", "2025-02", "2025-03"]);
         assert!(t.periods[0].thin && t.periods[0].interval.is_none());
@@ -542,7 +659,7 @@ mod tests {
             obs("a", "2025-01-31", "a", -1.0),
             obs("a2", "2025-02-01", "a", -0.8),
         ];
-        let t = trend(&o, &TrendParams::default());
+        let t = trend(&o, &TrendParams::default().check().unwrap()).unwrap();
         assert_eq!(t.periods[0].stories, 1);
         assert_eq!(t.periods[0].articles, 2);
         assert_eq!(t.periods[1].stories, 0);
@@ -603,12 +720,111 @@ mod tests {
             obs("a", "2025-02-10", "a", 0.2),
             obs("z", "2026-01-01", "z", 0.9),
         ];
-        let p = TrendParams {
-            span: Some((d("2025-01-01"), d("2025-03-31"))),
-            ..TrendParams::default()
-        };
-        let t = trend(&o, &p);
+        let p = TrendParams::default()
+            .span(d("2025-01-01"), d("2025-03-31"))
+            .check()
+            .unwrap();
+        let t = trend(&o, &p).unwrap();
         assert_eq!(t.periods.len(), 3);
         assert_eq!(t.stories.len(), 1);
+    }
+
+    /// Regression: a reversed span panicked at `starts[0]`; extreme dates panicked in date
+    /// arithmetic. Each is now an error from `check` or `trend`.
+    #[test]
+    fn rejects_reversed_spans_extreme_dates_and_bad_settings() {
+        let reversed = TrendParams::default().span(d("2025-03-01"), d("2025-01-01"));
+        assert!(matches!(reversed.check(), Err(Error::InvalidParams(_))));
+        let far = TrendParams::default().span(NaiveDate::MIN, NaiveDate::MAX);
+        assert!(far.check().is_err());
+        let by_day = TrendParams::default()
+            .bucket(Bucket::Day)
+            .span(d("1000-01-01"), d("9999-12-31"));
+        assert!(by_day
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("more than 100000 periods"));
+        for p in [
+            TrendParams::default().min_stories(0),
+            TrendParams {
+                rolling: 0,
+                ..TrendParams::default()
+            },
+            TrendParams {
+                resamples: 0,
+                ..TrendParams::default()
+            },
+            TrendParams {
+                level: f64::NAN,
+                ..TrendParams::default()
+            },
+            TrendParams {
+                level: 1.0,
+                ..TrendParams::default()
+            },
+        ] {
+            assert!(p.clone().check().is_err(), "{p:?}");
+        }
+        let ok = TrendParams::default().check().unwrap();
+        for date in [
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            d("0999-12-31"),
+            d("+10000-01-01"),
+        ] {
+            let o = vec![
+                obs("a", "2025-01-02", "a", 0.2),
+                Observation {
+                    date,
+                    ..obs("b", "2025-01-02", "b", 0.1)
+                },
+            ];
+            assert!(trend(&o, &ok).is_err(), "{date}");
+        }
+        for b in [Bucket::Day, Bucket::Week, Bucket::Month] {
+            assert_eq!(b.next(NaiveDate::MAX), NaiveDate::MAX);
+            assert!(b.start(NaiveDate::MIN) <= NaiveDate::MIN.succ_opt().unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        /// Any dates and settings: `check` and `trend` return, never panic, and a trend that is
+        /// made covers every story's date.
+        #[test]
+        fn fuzz_trend_never_panics(
+            days in proptest::collection::vec(-4_000_000i32..4_000_000, 0..12),
+            span in proptest::option::of((-4_000_000i32..4_000_000, -4_000_000i32..4_000_000)),
+            bucket in 0..3usize,
+            min_stories in 0..5usize,
+            level in proptest::num::f64::ANY,
+        ) {
+            let day = |n: i32| NaiveDate::from_num_days_from_ce_opt(n).unwrap_or(NaiveDate::MIN);
+            let o: Vec<Observation> = days
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| Observation {
+                    id: format!("a{i}"),
+                    date: day(n),
+                    cluster: format!("c{}", i % 3),
+                    score: (i as f64 / 7.0).sin(),
+                })
+                .collect();
+            let params = TrendParams {
+                bucket: [Bucket::Day, Bucket::Week, Bucket::Month][bucket],
+                min_stories,
+                level,
+                resamples: 50,
+                span: span.map(|(a, b)| (day(a), day(b))),
+                ..TrendParams::default()
+            };
+            if let Ok(valid) = params.check() {
+                if let Ok(t) = trend(&o, &valid) {
+                    for s in &t.stories {
+                        proptest::prop_assert!(t.periods[s.period].start <= s.date);
+                    }
+                }
+            }
+        }
     }
 }
