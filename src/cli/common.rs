@@ -14,6 +14,15 @@ pub fn load_model(path: Option<&Path>) -> Result<Classifier> {
     }
 }
 
+/// Parses a `--counterpart` or `--actor` name: one that is empty or only whitespace is an error
+/// (it would score every article toward nothing).
+pub fn name_arg(s: &str) -> std::result::Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("a name must not be empty or only whitespace".into());
+    }
+    Ok(s.to_string())
+}
+
 /// True when the error chain ends in a closed pipe (e.g. `stance score ... | head`).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

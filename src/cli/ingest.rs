@@ -18,10 +18,10 @@ pub struct IngestArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Counterpart for articles that do not name one.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = super::common::name_arg)]
     counterpart: Option<String>,
     /// Actor for articles that do not name one.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = super::common::name_arg)]
     actor: Option<String>,
     /// Model directory or file [default: the built-in model].
     #[arg(long, value_name = "M")]

@@ -29,10 +29,10 @@ pub struct ScoreArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Counterpart to score toward (per-record "counterpart" fields override it).
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::name_arg)]
     counterpart: Option<String>,
     /// Actor whose stance it is (per-record "actor" fields override it).
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::name_arg)]
     actor: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]

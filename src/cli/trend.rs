@@ -16,10 +16,10 @@ use super::ingest::{db_path, open_store};
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct SeriesArgs {
     /// Counterpart (as stored, case-insensitive); repeat to compare several on one chart.
-    #[arg(long = "counterpart", value_name = "NAME", required = true)]
+    #[arg(long = "counterpart", value_name = "NAME", required = true, value_parser = super::common::name_arg)]
     pub counterparts: Vec<String>,
     /// Only articles by this actor [default: every actor].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = super::common::name_arg)]
     pub actor: Option<String>,
     /// Also draw the reverse direction (counterpart → actor); needs --actor.
     #[arg(long, requires = "actor")]
