@@ -114,6 +114,18 @@ pub fn svg(spec: &ChartSpec, series: &[Series<'_>]) -> Result<String> {
         root.present()
             .map_err(|e| chart_error("drawing the chart", e))?;
     }
+    // plotters escapes markup in text but passes control characters through, and XML (and an
+    // SVG inside HTML) cannot hold them: a series name from the input may carry one.
+    if out.contains(super::document::is_forbidden_char) {
+        out = out
+            .chars()
+            .map(|c| match c {
+                '\n' | '\t' | '\r' => c,
+                c if super::document::is_forbidden_char(c) => '\u{fffd}',
+                c => c,
+            })
+            .collect();
+    }
     Ok(out)
 }
 

@@ -1,5 +1,11 @@
 //! Writing analyses out as text: the Markdown report, the self-contained HTML page, the CSV
 //! of periods and the plain-text summary `stance trend` prints. Pure string building.
+//!
+//! Text from the input (titles, outlets, ids, addresses, evidence, series names) is escaped
+//! where it is written: Markdown syntax backslash-escaped in the Markdown; HTML written
+//! directly, every such string escaped, links made only to http(s) and mailto addresses. The
+//! model card, Markdown from a model file, goes through pulldown-cmark with raw HTML shown as
+//! text.
 
 use std::fmt::Write as _;
 
@@ -64,94 +70,99 @@ fn demote(md: &str, levels: usize) -> String {
         .join("\n")
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// Text for a Markdown table cell or line: Markdown's syntax characters backslash-escaped and
+/// line breaks turned into spaces, so a scraped title or outlet is shown as the text it is and
+/// never becomes a link, an image, emphasis or raw HTML.
+fn md_text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '&' | '(' | ')' | '#'
+            | '~' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Whether `url` may be a link in a report: `http:`, `https:` or `mailto:` (any case), with
+/// nothing in it that could end the address early or hide another scheme (no whitespace,
+/// control characters, quotes or angle brackets). Anything else is shown as text.
+pub fn is_safe_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let scheme_ok = ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s));
+    scheme_ok
+        && !url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')
+        })
 }
 
 /// The Markdown report.
 pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# {}\n", meta.title);
-    let _ = writeln!(s, "![Stance trend]({})\n", meta.chart_png);
+    let _ = writeln!(s, "# {}\n", md_text(&meta.title));
+    let _ = writeln!(s, "![Stance trend]({})\n", md_text(&meta.chart_png));
     let _ = writeln!(
         s,
-        "Vector version: [{}]({}). Model: `{}`.\n",
-        meta.chart_svg, meta.chart_svg, meta.model_id
+        "Vector version: [{}]({}). Model: {}.\n",
+        md_text(&meta.chart_svg),
+        md_text(&meta.chart_svg),
+        md_text(&meta.model_id)
     );
     for n in &meta.notes {
-        let _ = writeln!(s, "- {n}");
+        let _ = writeln!(s, "- {}", md_text(n));
     }
     s.push('\n');
     for a in analyses {
-        let total_articles: usize = a.trend.periods.iter().map(|p| p.articles).sum();
-        let _ = writeln!(s, "## {}\n", a.name);
-        let _ = writeln!(
-            s,
-            "{} articles, {} distinct stories, {} near-duplicate cluster{} with copies, {} change point{}.\n",
-            total_articles,
-            a.trend.stories.len(),
-            a.clusters.len(),
-            if a.clusters.len() == 1 { "" } else { "s" },
-            a.trend.shifts.len(),
-            if a.trend.shifts.len() == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(s, "## {}\n", md_text(&a.name));
+        let _ = writeln!(s, "{}\n", counts_sentence(a));
         if a.unmentioned > 0 {
             let _ = writeln!(s, "{}\n", left_out(a.unmentioned));
         }
         let _ = writeln!(s, "### Per period\n");
-        let _ = writeln!(
-            s,
-            "| Period | Articles | Distinct stories | Mean score | 95% interval | Rolling mean |"
-        );
+        let _ = writeln!(s, "| {} |", PERIOD_COLUMNS.join(" | "));
         let _ = writeln!(s, "|---|---:|---:|---:|---|---:|");
-        for p in &a.trend.periods {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} |",
-                p.label,
-                p.articles,
-                p.stories,
-                fmt_mean(p.mean),
-                fmt_interval(p),
-                fmt_mean(p.rolling)
-            );
+        for row in period_rows(a) {
+            let _ = writeln!(s, "| {} |", row.join(" | "));
         }
         s.push('\n');
         let _ = writeln!(s, "### Shifts: what moved the line\n");
         if a.movers.is_empty() {
-            let _ = writeln!(
-                s,
-                "No change point passed the penalty: the level is steady within the noise.\n"
-            );
+            let _ = writeln!(s, "{NO_SHIFT}\n");
         }
         for m in &a.movers {
             let _ = writeln!(s, "#### {}\n", shift_heading(a, m));
             for st in &m.stories {
                 let art = &st.article;
+                let link = match art.url.as_deref() {
+                    Some(u) if is_safe_url(u) => format!("[{}](<{u}>)", md_text(&art.id)),
+                    Some(u) => format!("{} ({})", md_text(&art.id), md_text(u)),
+                    None => md_text(&art.id),
+                };
                 let _ = writeln!(
                     s,
                     "- **{}** — {}{} · {} · story score {:+.2}{}",
-                    md_cell(art.title.as_deref().unwrap_or(&art.id)),
+                    md_text(art.title.as_deref().unwrap_or(&art.id)),
                     art.outlet
                         .as_deref()
-                        .map(|o| format!("{o}, "))
+                        .map(|o| format!("{}, ", md_text(o)))
                         .unwrap_or_default(),
                     art.date,
-                    art.url
-                        .as_deref()
-                        .map_or_else(|| format!("`{}`", art.id), |u| format!("[{}]({u})", art.id)),
+                    link,
                     st.score,
-                    if st.copies > 1 {
-                        format!(" · {} copies", st.copies)
-                    } else {
-                        String::new()
-                    }
+                    copies_note(st.copies)
                 );
                 for e in &st.evidence {
                     let _ = writeln!(
                         s,
                         "  > {} *({:+.2})*",
-                        md_cell(e.sentence.trim()),
+                        md_text(e.sentence.trim()),
                         e.contribution
                     );
                 }
@@ -160,19 +171,19 @@ pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
         }
         let _ = writeln!(s, "### Near-duplicate clusters\n");
         if a.clusters.is_empty() {
-            let _ = writeln!(s, "None: every article is a distinct story.\n");
+            let _ = writeln!(s, "{NO_CLUSTER}\n");
         } else {
-            let _ = writeln!(s, "Each cluster counts as one story (the mean of its copies) in every figure above.\n");
-            let _ = writeln!(s, "| First seen | Story | Copies | Outlets | Story score |");
+            let _ = writeln!(s, "{CLUSTER_NOTE}\n");
+            let _ = writeln!(s, "| {} |", CLUSTER_COLUMNS.join(" | "));
             let _ = writeln!(s, "|---|---|---:|---|---:|");
             for c in &a.clusters {
                 let _ = writeln!(
                     s,
                     "| {} | {} | {} | {} | {:+.2} |",
                     c.date,
-                    md_cell(&c.title),
+                    md_text(&c.title),
                     c.copies,
-                    md_cell(&c.outlets.join(", ")),
+                    md_text(&c.outlets.join(", ")),
                     c.score
                 );
             }
@@ -181,18 +192,83 @@ pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
     }
     let _ = writeln!(s, "## Model\n");
     if meta.model_card.trim().is_empty() {
-        let _ = writeln!(s, "Model `{}` (no card stored).", meta.model_id);
+        let _ = writeln!(s, "Model {} (no card stored).", md_text(&meta.model_id));
     } else {
         let _ = writeln!(s, "{}", demote(meta.model_card.trim(), 2));
     }
     s
 }
 
-/// Escapes text for HTML.
+const PERIOD_COLUMNS: [&str; 6] = [
+    "Period",
+    "Articles",
+    "Distinct stories",
+    "Mean score",
+    "95% interval",
+    "Rolling mean",
+];
+const CLUSTER_COLUMNS: [&str; 5] = ["First seen", "Story", "Copies", "Outlets", "Story score"];
+const NO_SHIFT: &str = "No change point passed the penalty: the level is steady within the noise.";
+const NO_CLUSTER: &str = "None: every article is a distinct story.";
+const CLUSTER_NOTE: &str =
+    "Each cluster counts as one story (the mean of its copies) in every figure above.";
+
+/// The sentence under a series' heading: articles, stories, clusters, change points.
+fn counts_sentence(a: &SeriesAnalysis) -> String {
+    let total_articles: usize = a.trend.periods.iter().map(|p| p.articles).sum();
+    format!(
+        "{} articles, {} distinct stories, {} near-duplicate cluster{} with copies, {} change point{}.",
+        total_articles,
+        a.trend.stories.len(),
+        a.clusters.len(),
+        if a.clusters.len() == 1 { "" } else { "s" },
+        a.trend.shifts.len(),
+        if a.trend.shifts.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// The per-period table's rows: figures only (labels are dates), nothing from input.
+fn period_rows(a: &SeriesAnalysis) -> Vec<[String; 6]> {
+    a.trend
+        .periods
+        .iter()
+        .map(|p| {
+            [
+                p.label.clone(),
+                p.articles.to_string(),
+                p.stories.to_string(),
+                fmt_mean(p.mean),
+                fmt_interval(p),
+                fmt_mean(p.rolling),
+            ]
+        })
+        .collect()
+}
+
+fn copies_note(copies: usize) -> String {
+    if copies > 1 {
+        format!(" · {copies} copies")
+    } else {
+        String::new()
+    }
+}
+
+/// Whether a character may not appear in an HTML page or an XML document as it is: control
+/// characters (but for tab, line feed, form feed and carriage return) and noncharacters.
+pub fn is_forbidden_char(c: char) -> bool {
+    let u = c as u32;
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\x0C' | '\r'))
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || u & 0xFFFE == 0xFFFE
+}
+
+/// Escapes text for HTML, in element content and in quoted attribute values alike; a character
+/// a page may not hold ([`is_forbidden_char`]) becomes U+FFFD.
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            c if is_forbidden_char(c) => o.push('\u{fffd}'),
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),
             '>' => o.push_str("&gt;"),
@@ -204,159 +280,196 @@ pub fn escape(s: &str) -> String {
     o
 }
 
-/// A small Markdown-to-HTML rendering, enough for a report: headings, paragraphs, lists,
-/// block quotes, tables, images, links, bold, italics and code spans.
-pub fn markdown_to_html(md: &str) -> String {
-    let mut out = String::new();
-    let mut in_list = false;
-    let mut in_table = false;
-    let mut para: Vec<String> = Vec::new();
-    let flush = |out: &mut String, para: &mut Vec<String>| {
-        if !para.is_empty() {
-            let _ = writeln!(out, "<p>{}</p>", para.join(" "));
-            para.clear();
+/// A link to `url` reading `text` (both escaped), or `text` alone when the address is not one a
+/// report may link to (see [`is_safe_url`]).
+fn html_link(text: &str, url: &str) -> String {
+    if is_safe_url(url) {
+        format!("<a href=\"{}\">{}</a>", escape(url), escape(text))
+    } else {
+        escape(text)
+    }
+}
+
+/// A table: a header row, then rows of cells already written as HTML.
+fn html_table(out: &mut String, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    out.push_str("<table>\n<tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", escape(h));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{cell}</td>");
         }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// A model card (Markdown, from a model file that may come from anywhere) as HTML, through
+/// pulldown-cmark with raw HTML shown as text, links kept only to http(s) and mailto
+/// addresses (others become their text) and images dropped (a card needs none, and an outside
+/// image would be fetched when the page opens). Headings are demoted by `levels`.
+fn card_html(md: &str, levels: u8) -> String {
+    use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+    let demote = |l: HeadingLevel| {
+        HeadingLevel::try_from((l as usize + levels as usize).min(6)).unwrap_or(HeadingLevel::H6)
     };
-    for line in md.lines() {
-        let t = line.trim_end();
-        let is_item = t.starts_with("- ") || t.starts_with("* ");
-        let is_quote = t.trim_start().starts_with("> ");
-        if in_list && !is_item && !is_quote {
-            out.push_str("</ul>\n");
-            in_list = false;
+    // Which open links and images were dropped, so their ends are dropped too.
+    let mut dropped: Vec<bool> = Vec::new();
+    let mut in_image = 0usize;
+    let md: String = md
+        .chars()
+        .map(|c| if is_forbidden_char(c) { '\u{fffd}' } else { c })
+        .collect();
+    let events = Parser::new_ext(&md, Options::ENABLE_TABLES).filter_map(|e| match e {
+        Event::Html(h) | Event::InlineHtml(h) => Some(Event::Text(h)),
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Some(Event::Start(Tag::Heading {
+            level: demote(level),
+            id,
+            classes,
+            attrs,
+        })),
+        Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(demote(level)))),
+        Event::Start(Tag::Link { dest_url, .. }) if !is_safe_url(&dest_url) => {
+            dropped.push(true);
+            None
         }
-        if in_table && !t.starts_with('|') {
-            out.push_str("</table>\n");
-            in_table = false;
+        Event::Start(t @ Tag::Link { .. }) => {
+            dropped.push(false);
+            Some(Event::Start(t))
         }
-        if t.is_empty() {
-            flush(&mut out, &mut para);
-        } else if let Some(h) = heading(t) {
-            flush(&mut out, &mut para);
-            let _ = writeln!(out, "<h{0}>{1}</h{0}>", h.0, inline(h.1));
-        } else if is_item {
-            flush(&mut out, &mut para);
-            if !in_list {
-                out.push_str("<ul>\n");
-                in_list = true;
-            }
-            let _ = writeln!(out, "<li>{}</li>", inline(&t[2..]));
-        } else if is_quote {
-            let _ = writeln!(
-                out,
-                "<blockquote>{}</blockquote>",
-                inline(&t.trim_start()[2..])
-            );
-        } else if t.starts_with('|') {
-            flush(&mut out, &mut para);
-            let cells: Vec<&str> = t.trim_matches('|').split(" | ").map(str::trim).collect();
-            if cells
-                .iter()
-                .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | '|' | ' ')))
-            {
-                continue;
-            }
-            let tag = if in_table { "td" } else { "th" };
-            if !in_table {
-                out.push_str("<table>\n");
-                in_table = true;
-            }
-            out.push_str("<tr>");
-            for c in cells {
-                let _ = write!(out, "<{tag}>{}</{tag}>", inline(&c.replace("\\|", "|")));
-            }
-            out.push_str("</tr>\n");
-        } else {
-            para.push(inline(t));
+        Event::End(TagEnd::Link) => (!dropped.pop().unwrap_or(true)).then_some(e),
+        Event::Start(Tag::Image { .. }) => {
+            in_image += 1;
+            None
         }
-    }
-    flush(&mut out, &mut para);
-    if in_list {
-        out.push_str("</ul>\n");
-    }
-    if in_table {
-        out.push_str("</table>\n");
-    }
-    out
-}
-
-fn heading(t: &str) -> Option<(usize, &str)> {
-    let n = t.chars().take_while(|&c| c == '#').count();
-    (1..=6)
-        .contains(&n)
-        .then(|| t[n..].strip_prefix(' '))
-        .flatten()
-        .map(|rest| (n, rest))
-}
-
-/// Inline Markdown: images, links, `code`, **bold**, *italic*; everything else escaped.
-fn inline(t: &str) -> String {
+        Event::End(TagEnd::Image) => {
+            in_image = in_image.saturating_sub(1);
+            None
+        }
+        _ if in_image > 0 => None,
+        e => Some(e),
+    });
     let mut out = String::new();
-    let mut i = 0;
-    'outer: while i < t.len() {
-        let r = &t[i..];
-        if r.starts_with("![") || r.starts_with('[') {
-            let start = if r.starts_with('!') { 2 } else { 1 };
-            if let Some(close) = r.find("](") {
-                if let Some(end) = r[close + 2..].find(')') {
-                    let text = &r[start..close];
-                    let url = &r[close + 2..close + 2 + end];
-                    if start == 2 {
-                        let _ = write!(
-                            out,
-                            "<img alt=\"{}\" src=\"{}\">",
-                            escape(text),
-                            escape(url)
-                        );
-                    } else {
-                        let _ = write!(out, "<a href=\"{}\">{}</a>", escape(url), inline(text));
-                    }
-                    i += close + 2 + end + 1;
-                    continue;
-                }
-            }
-        }
-        for (mark, open, close) in [
-            ("**", "<strong>", "</strong>"),
-            ("`", "<code>", "</code>"),
-            ("*", "<em>", "</em>"),
-        ] {
-            if let Some(body) = r.strip_prefix(mark) {
-                if let Some(end) = body.find(mark).filter(|&e| e > 0) {
-                    let body = &body[..end];
-                    let inner = if mark == "`" {
-                        escape(body)
-                    } else {
-                        inline(body)
-                    };
-                    let _ = write!(out, "{open}{inner}{close}");
-                    i += 2 * mark.len() + end;
-                    continue 'outer;
-                }
-            }
-        }
-        let c = r.chars().next().expect("non-empty");
-        out.push_str(&escape(c.encode_utf8(&mut [0; 4])));
-        i += c.len_utf8();
-    }
+    pulldown_cmark::html::push_html(&mut out, events);
     out
 }
 
-/// The self-contained HTML page: the report with the SVG chart inline.
+/// The self-contained HTML page: the report with the SVG chart inline. Written as HTML
+/// directly, every string from the input (titles, outlets, ids, addresses, evidence, series
+/// names) through [`escape`], addresses linked only when [`is_safe_url`]; the model card
+/// through [`card_html`].
 pub fn html(meta: &ReportMeta, analyses: &[SeriesAnalysis], svg: &str) -> String {
-    let md = markdown(meta, analyses);
-    let body = markdown_to_html(&md);
-    // Replace the PNG reference with the inline SVG so the page needs no other file.
-    let img = format!(
-        "<p><img alt=\"Stance trend\" src=\"{}\"></p>",
-        escape(&meta.chart_png)
-    );
-    let svg = svg.trim_start_matches(|c| c != '<');
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>{}</h1>", escape(&meta.title));
     let svg = match svg.find("<svg") {
         Some(i) => &svg[i..],
-        None => svg,
+        None => "",
     };
-    let body = body.replacen(&img, &format!("<figure>{svg}</figure>"), 1);
+    let _ = writeln!(b, "<figure>{svg}</figure>");
+    let _ = writeln!(
+        b,
+        "<p>Vector version: <a href=\"{0}\">{0}</a>. Model: <code>{1}</code>.</p>",
+        escape(&meta.chart_svg),
+        escape(&meta.model_id)
+    );
+    if !meta.notes.is_empty() {
+        b.push_str("<ul>\n");
+        for n in &meta.notes {
+            let _ = writeln!(b, "<li>{}</li>", escape(n));
+        }
+        b.push_str("</ul>\n");
+    }
+    for a in analyses {
+        let _ = writeln!(b, "<h2>{}</h2>", escape(&a.name));
+        let _ = writeln!(b, "<p>{}</p>", escape(&counts_sentence(a)));
+        if a.unmentioned > 0 {
+            let _ = writeln!(b, "<p>{}</p>", escape(&left_out(a.unmentioned)));
+        }
+        b.push_str("<h3>Per period</h3>\n");
+        html_table(
+            &mut b,
+            &PERIOD_COLUMNS,
+            period_rows(a)
+                .into_iter()
+                .map(|r| r.iter().map(|c| escape(c)).collect()),
+        );
+        b.push_str("<h3>Shifts: what moved the line</h3>\n");
+        if a.movers.is_empty() {
+            let _ = writeln!(b, "<p>{}</p>", escape(NO_SHIFT));
+        }
+        for m in &a.movers {
+            let _ = writeln!(b, "<h4>{}</h4>", escape(&shift_heading(a, m)));
+            b.push_str("<ul>\n");
+            for st in &m.stories {
+                let art = &st.article;
+                let link = match art.url.as_deref() {
+                    Some(u) if is_safe_url(u) => html_link(&art.id, u),
+                    Some(u) => format!("<code>{}</code> ({})", escape(&art.id), escape(u)),
+                    None => format!("<code>{}</code>", escape(&art.id)),
+                };
+                let _ = write!(
+                    b,
+                    "<li><strong>{}</strong> — {}{} · {} · story score {:+.2}{}",
+                    escape(art.title.as_deref().unwrap_or(&art.id)),
+                    art.outlet
+                        .as_deref()
+                        .map(|o| format!("{}, ", escape(o)))
+                        .unwrap_or_default(),
+                    art.date,
+                    link,
+                    st.score,
+                    escape(&copies_note(st.copies))
+                );
+                for e in &st.evidence {
+                    let _ = write!(
+                        b,
+                        "\n<blockquote>{} <em>({:+.2})</em></blockquote>",
+                        escape(e.sentence.trim()),
+                        e.contribution
+                    );
+                }
+                b.push_str("</li>\n");
+            }
+            b.push_str("</ul>\n");
+        }
+        b.push_str("<h3>Near-duplicate clusters</h3>\n");
+        if a.clusters.is_empty() {
+            let _ = writeln!(b, "<p>{}</p>", escape(NO_CLUSTER));
+        } else {
+            let _ = writeln!(b, "<p>{}</p>", escape(CLUSTER_NOTE));
+            html_table(
+                &mut b,
+                &CLUSTER_COLUMNS,
+                a.clusters.iter().map(|c| {
+                    vec![
+                        c.date.to_string(),
+                        escape(&c.title),
+                        c.copies.to_string(),
+                        escape(&c.outlets.join(", ")),
+                        format!("{:+.2}", c.score),
+                    ]
+                }),
+            );
+        }
+    }
+    b.push_str("<h2>Model</h2>\n");
+    if meta.model_card.trim().is_empty() {
+        let _ = writeln!(
+            b,
+            "<p>Model <code>{}</code> (no card stored).</p>",
+            escape(&meta.model_id)
+        );
+    } else {
+        b.push_str(&card_html(meta.model_card.trim(), 2));
+    }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n\
 body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 1320px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}\n\
@@ -368,7 +481,7 @@ figure {{ margin: 1em 0; }} figure svg {{ max-width: 100%; height: auto; }}\n\
 code {{ background: #f4f4f4; padding: 0 0.2em; }}\n\
 </style>\n</head>\n<body>\n{}</body>\n</html>\n",
         escape(&meta.title),
-        body
+        b
     )
 }
 
