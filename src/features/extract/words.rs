@@ -135,19 +135,46 @@ fn short_hash(word: u64, n: usize) -> u64 {
     )
 }
 
-/// [`raw_hash`] of `text[start..end]`. A short token not at the very end of the text is read
-/// with one 8-byte load, masked to its length: no branch on its length, which varies from
-/// word to word and would be mispredicted.
+/// [`raw_hash`] of `text[start..end]`, and the token's first (up to) 8 bytes as a zero-padded
+/// little-endian word. A short token not at the very end of the text is read with one 8-byte
+/// load, masked to its length: no branch on its length, which varies from word to word and
+/// would be mispredicted.
 #[inline]
-fn token_hash(text: &[u8], start: usize, end: usize) -> u64 {
+fn token_hash(text: &[u8], start: usize, end: usize) -> (u64, u64) {
     let n = end - start;
     match text.get(start..start + 8) {
         Some(eight) if (1..=8).contains(&n) => {
             let w = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-            short_hash(w & (u64::MAX >> (64 - 8 * n)), n)
+            let head = w & (u64::MAX >> (64 - 8 * n));
+            (short_hash(head, n), head)
         }
-        _ => raw_hash(&text[start..end]),
+        _ => {
+            let b = &text[start..end];
+            let mut w = [0u8; 8];
+            let k = n.min(8);
+            w[..k].copy_from_slice(&b[..k]);
+            (raw_hash(b), u64::from_le_bytes(w))
+        }
     }
+}
+
+/// A word in the table: its record, and what tells a hit from another word with the same
+/// hash: its length, its first 8 bytes, its last 8 (which with the first cover a word of up to
+/// 16 bytes, so most words are compared in two loads) and, for a longer word, where its bytes
+/// past the eighth are kept in [`Words::tails`].
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    hot: Hot,
+    head: u64,
+    last: u64,
+    len: u32,
+    tail: u32,
+}
+
+/// The last 8 bytes of `text[..end]`, as a little-endian word (`end` ≥ 8).
+#[inline]
+fn last8(text: &[u8], end: usize) -> u64 {
+    u64::from_le_bytes(text[end - 8..end].try_into().expect("8 bytes"))
 }
 
 /// The word table: every distinct word seen (up to [`MAX_WORDS`]), analysed once.
@@ -155,11 +182,20 @@ pub(super) struct Words {
     pub(super) lexicon: Arc<Lexicon>,
     pub(super) gazetteer: &'static Gazetteer,
     stemmer: StemCache,
-    /// Keyed by a 64-bit hash of the token's text: no key comparison on lookup (two distinct
-    /// words sharing a hash among the ≤400,000 cached has odds below 1e-8).
-    table: FxHashMap<u64, Hot>,
+    /// Keyed by a 64-bit hash of the token's text; a hit counts only when the token's bytes
+    /// are the word's (length and first 8 bytes in the entry, the rest in `tails`), so two
+    /// words that share a hash never share a record: the later one replaces the earlier.
+    table: FxHashMap<u64, Cached>,
+    /// The bytes past the eighth of every cached word longer than 16 bytes, end to end.
+    tails: Vec<u8>,
     words: Vec<WordInfo>,
+    /// The hash bits used as the key (all but in tests, which force collisions with fewer).
+    #[cfg(test)]
+    key_mask: u64,
 }
+
+/// Bytes of long words' tails kept before the word table is cleared (64 MiB).
+const MAX_TAIL_BYTES: usize = 64 << 20;
 
 impl Words {
     /// An empty table over a lexicon and the built-in gazetteer.
@@ -169,19 +205,23 @@ impl Words {
             gazetteer: Gazetteer::builtin(),
             stemmer: StemCache::new(),
             table: FxHashMap::default(),
+            tails: Vec::new(),
             words: Vec::new(),
+            #[cfg(test)]
+            key_mask: u64::MAX,
         }
     }
 
     /// Forgets every word (their columns are to be resolved again, or the table is full).
     pub(super) fn clear(&mut self) {
         self.table.clear();
+        self.tails.clear();
         self.words.clear();
     }
 
     /// Forgets every word once the table holds more than [`MAX_WORDS`], bounding its memory.
     pub(super) fn clear_if_full(&mut self) {
-        if self.words.len() > MAX_WORDS {
+        if self.words.len() > MAX_WORDS || self.tails.len() > MAX_TAIL_BYTES {
             self.clear();
         }
     }
@@ -220,15 +260,37 @@ impl Words {
     #[inline]
     fn word(&mut self, text: &str, t: &Token, columns: &Columns) -> Hot {
         // Hashed from the bytes: the text is sliced as a `str` only for a new word.
-        let key = token_hash(text.as_bytes(), t.start as usize, t.end as usize);
-        match self.table.get(&key) {
-            Some(&h) => h,
-            None => self.analyse(key, t.text(text), t.kind, columns),
+        let (start, end) = (t.start as usize, t.end as usize);
+        let (key, head) = token_hash(text.as_bytes(), start, end);
+        #[cfg(test)]
+        let key = key & self.key_mask;
+        if let Some(c) = self.table.get(&key) {
+            let n = end - start;
+            let b = text.as_bytes();
+            let same = c.head == head
+                && c.len as usize == n
+                && (n <= 8
+                    || c.last == last8(b, end)
+                        && (n <= 16 || {
+                            let tail = c.tail as usize;
+                            self.tails.get(tail..tail + n - 8) == Some(&b[start + 8..end])
+                        }));
+            if same {
+                return c.hot;
+            }
         }
+        self.analyse(key, head, t.text(text), t.kind, columns)
     }
 
     /// Analyses a word seen for the first time and adds it to the table.
-    fn analyse(&mut self, key: u64, raw: &str, kind: TokenKind, columns: &Columns) -> Hot {
+    fn analyse(
+        &mut self,
+        key: u64,
+        head: u64,
+        raw: &str,
+        kind: TokenKind,
+        columns: &Columns,
+    ) -> Hot {
         let norm: Box<str> = text::normalize_word(raw).into();
         let stem: Box<str> = match kind {
             TokenKind::Word => self.stemmer.stem(&norm).into(),
@@ -288,7 +350,22 @@ impl Words {
                 | flag(!lex.is_empty(), F_LEXICON),
         };
         self.words.push(WordInfo { norm, stem, alias });
-        self.table.insert(key, hot);
+        let (b, n) = (raw.as_bytes(), raw.len());
+        let tail = self.tails.len() as u32;
+        if n > 16 {
+            self.tails.extend_from_slice(&b[8..]);
+        }
+        let last = if n > 8 { last8(b, n) } else { 0 };
+        self.table.insert(
+            key,
+            Cached {
+                hot,
+                head,
+                last,
+                len: n as u32,
+                tail,
+            },
+        );
         hot
     }
 }
@@ -310,9 +387,9 @@ mod tests {
     use super::*;
     use crate::text::analyze;
 
-    /// The word cache trusts the token hash alone, so distinct tokens must not share one: every
-    /// string of up to 8 bytes over a small alphabet (where the short-token paths differ), and
-    /// some longer ones, hash apart.
+    /// Distinct tokens rarely share a hash (a shared one costs a second analysis, never a wrong
+    /// record): every string of up to 8 bytes over a small alphabet (where the short-token
+    /// paths differ), and some longer ones, hash apart.
     #[test]
     fn token_hashes_are_distinct_for_short_and_long_tokens() {
         let alphabet = [b'a', b'b', b'.', 0xc3];
@@ -346,8 +423,11 @@ mod tests {
         for s in &seen {
             let padded = format!("{s} and more text");
             let n = s.len();
-            assert_eq!(token_hash(s.as_bytes(), 0, n), raw_hash(s.as_bytes()));
-            assert_eq!(token_hash(padded.as_bytes(), 0, n), raw_hash(s.as_bytes()));
+            assert_eq!(
+                token_hash(s.as_bytes(), 0, n),
+                token_hash(padded.as_bytes(), 0, n)
+            );
+            assert_eq!(token_hash(s.as_bytes(), 0, n).0, raw_hash(s.as_bytes()));
         }
     }
 
@@ -385,5 +465,45 @@ mod tests {
             .map(|&i| a.tokens[i as usize].text(text))
             .collect();
         assert_eq!(starts, ["Cuba", "Cuba"]);
+    }
+
+    /// Regression: the word cache keyed words by a 64-bit hash without comparing them, so a
+    /// collision would silently give one word another's features. With every word forced onto
+    /// one key, each token still gets its own word's record (the same as without collisions).
+    #[test]
+    fn colliding_hashes_never_share_a_record() {
+        let lexicon = Arc::new(Lexicon::builtin().unwrap());
+        let columns = Columns::resolve(None);
+        let text = "Cuba did not reject talks; talks resumed but Cuba waited. \
+                    Unconditionally-negotiated agreements, unconditionally-negotiated accords. \
+                    abcdefghXjklmnopqr abcdefghYjklmnopqr abcdefghXjklmnopqr.";
+        let a = analyze(text);
+        let records = |mask: u64| {
+            let mut words = Words::new(lexicon.clone());
+            words.key_mask = mask;
+            let mut state = TokenState::default();
+            words.tokens(text, &a.tokens, &columns, &mut state);
+            let out: Vec<_> = state
+                .hot
+                .iter()
+                .map(|h| {
+                    let info = words.info(*h);
+                    (
+                        h.unit,
+                        h.flags,
+                        info.norm.to_string(),
+                        info.stem.to_string(),
+                    )
+                })
+                .collect();
+            (out, state.alias_starts.clone())
+        };
+        let plain = records(u64::MAX);
+        assert_eq!(records(0), plain);
+        // Two distinct keys for every word: long words that differ only past byte 8 collide.
+        assert_eq!(records(1), plain);
+        for (t, r) in a.tokens.iter().zip(&plain.0) {
+            assert_eq!(r.2, crate::text::normalize_word(t.text(text)), "{r:?}");
+        }
     }
 }
