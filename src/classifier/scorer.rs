@@ -158,6 +158,7 @@ impl<'c> Scorer<'c> {
             let sentence = ex.occurrences[start].sentence;
             let mut end = start;
             while end < ex.occurrences.len() && ex.occurrences[end].sentence == sentence {
+                crate::text::work::step(crate::text::work::Stage::Score);
                 end += 1;
             }
             let terms = &mut self.terms;
@@ -179,6 +180,7 @@ impl<'c> Scorer<'c> {
             if norm2 > 0.0 {
                 let scale = ex.weights[sentence as usize] / norm2.sqrt();
                 for &slot in &terms.touched {
+                    crate::text::work::step(crate::text::work::Stage::Score);
                     let (c1, _, x) = terms.slots[slot as usize];
                     let column = columns[c1 as usize - 1];
                     let value = (x * scale) as f64;
@@ -254,6 +256,7 @@ impl<'c> Scorer<'c> {
             .collect();
         let mut evidence = Vec::with_capacity(order.len());
         for (&s, mut terms) in order.iter().zip(chosen) {
+            crate::text::work::step(crate::text::work::Stage::Score);
             best_first(&mut terms, EVIDENCE_TERMS, |a, b| {
                 b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0))
             });
@@ -470,5 +473,26 @@ mod tests {
             let again = s.score(&a, Some(&cp), None);
             prop_assert_eq!(r, again);
         }
+    }
+
+    /// Linear time, pinned as work: for every shape of input in [`work::shapes`], each scoring
+    /// stage's inner-loop steps on an article 4 and 16 times as long are at most 4 and 16 times
+    /// (plus a tenth and a constant) those on the first. Regressions: a run of "!" was re-read
+    /// once per mark, an unknown counterpart's mentions were each compared with all found before.
+    #[test]
+    fn work_grows_linearly_with_article_length() {
+        use crate::text::work;
+        let c = Classifier::builtin().unwrap();
+        let mut scorer = c.scorer();
+        let counts = work::growth(|text, cp| {
+            let s = scorer.score(&article(text), Some(cp), Some("Cuba"));
+            assert!(s.score.is_finite());
+        });
+        // The counters count: every shape has tokenizer steps, prose has scorer steps.
+        let (tokenize, score) = (work::Stage::Tokenize as usize, work::Stage::Score as usize);
+        assert!(counts.iter().all(|(_, c)| c[0][tokenize] > 0));
+        assert!(counts[0].1[0][score] > 0, "{:?}", counts[0]);
+        let over = work::over_linear(&counts);
+        assert!(over.is_empty(), "{over:#?}");
     }
 }

@@ -79,6 +79,7 @@ impl MinHash {
         }
         let width = SHINGLE.min(words.len());
         for window in words.windows(width) {
+            crate::text::work::step(crate::text::work::Stage::MinHash);
             // Order matters: each earlier word is rotated further before the final mix.
             let h = splitmix64(window.iter().fold(0u64, |h, &w| {
                 h.rotate_left(17) ^ w.wrapping_mul(GOLDEN_GAMMA)
@@ -157,6 +158,7 @@ fn word_hashes(text: &str) -> Vec<u64> {
     let mut scan = WordScan::new(text.len());
     let mut i = 0;
     while i < bytes.len() {
+        crate::text::work::step(crate::text::work::Stage::MinHash);
         let block_end = i + 64;
         if let Some(mask) = bytes.get(i..block_end).and_then(ascii_alnum_mask) {
             scan.block(bytes, i, mask);
@@ -328,6 +330,20 @@ fn fnv_ascii_lowercase(mut h: u64, bytes: &[u8], start: usize, end: usize) -> u6
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The near-duplicate signature's work grows linearly with the text, for every shape of
+    /// input the scorer's linear-time test uses.
+    #[test]
+    fn minhash_work_grows_linearly_with_article_length() {
+        use crate::text::work;
+        let counts = work::growth(|text, _| {
+            std::hint::black_box(MinHash::of_text(text));
+        });
+        let stage = work::Stage::MinHash as usize;
+        assert!(counts.iter().all(|(_, c)| c[0][stage] > 0));
+        let over = work::over_linear(&counts);
+        assert!(over.is_empty(), "{over:#?}");
+    }
 
     proptest! {
         /// The eight-byte path hashes every word exactly as a byte at a time does: short and long

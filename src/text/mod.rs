@@ -9,6 +9,7 @@ mod normalize;
 mod sentences;
 mod stem;
 mod tokenize;
+pub(crate) mod work;
 
 pub use normalize::{normalize_into, normalize_word};
 pub use sentences::{split_sentences, Sentence};
@@ -98,6 +99,7 @@ pub fn negation_scopes<const K: usize>(
     }
     let mut left = [0usize; K];
     for (i, t) in tokens.iter().enumerate() {
+        work::step(work::Stage::Negation);
         match t.kind {
             TokenKind::Punct => {
                 left = [0; K];

@@ -1,5 +1,7 @@
 //! Splits text into word, number and punctuation tokens with byte spans.
 
+use super::work::{self, Stage};
+
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -163,6 +165,7 @@ fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
         }
     };
     while i < len {
+        work::step(Stage::Tokenize);
         let b = bytes[i];
         // Fast path for ASCII whitespace.
         if b == b'\n' {
@@ -213,6 +216,7 @@ fn tokenize_with<const FAST: bool>(text: &str, out: &mut Vec<Token>) {
             // A dotted abbreviation: single letters separated by dots ("U.S.", "e.g.").
             let mut dotted = false;
             while j < len {
+                work::step(Stage::Tokenize);
                 // Fast path: a run of ASCII letters and digits.
                 let b = bytes[j];
                 if b.is_ascii_alphabetic() {

@@ -56,6 +56,7 @@ fn weights(
         let (mut d, mut i) = (0, ms);
         while i > s.tokens.start.max(ms.saturating_sub(MAX_TOKENS)) && d < CONTEXT_WINDOW {
             i -= 1;
+            crate::text::work::step(crate::text::work::Stage::Context);
             if breaks_clause(i) {
                 break;
             }
@@ -66,6 +67,7 @@ fn weights(
         }
         let (mut d, mut i) = (0, me);
         while i < s.tokens.end.min(me + MAX_TOKENS) && d < CONTEXT_WINDOW {
+            crate::text::work::step(crate::text::work::Stage::Context);
             if breaks_clause(i) {
                 break;
             }

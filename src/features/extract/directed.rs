@@ -46,6 +46,7 @@ pub(super) fn agents_and_patients(
     for h in &mut hits {
         let (start, end) = (h.start as usize, h.end as usize);
         while sentences[si].tokens.end <= start {
+            crate::text::work::step(crate::text::work::Stage::Directed);
             si += 1;
         }
         while quote.next_if(|q| q.inside.end <= start).is_some() {}
@@ -59,6 +60,7 @@ pub(super) fn agents_and_patients(
         let mut i = start;
         while i > s.start && seen < BEFORE {
             i -= 1;
+            crate::text::work::step(crate::text::work::Stage::Directed);
             if breaks(i) {
                 break;
             }
@@ -75,6 +77,7 @@ pub(super) fn agents_and_patients(
         let (mut after, mut by_agent, mut after_by, mut seen) = (ROLE_NONE, None, false, 0);
         let mut i = end;
         while i < s.end && seen < AFTER {
+            crate::text::work::step(crate::text::work::Stage::Directed);
             if breaks(i) {
                 break;
             }

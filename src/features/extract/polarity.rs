@@ -38,6 +38,7 @@ pub(super) fn match_lexicon(
         let mut boost = 1.0f32;
         let mut skip_until = s.tokens.start;
         for i in s.tokens.clone() {
+            crate::text::work::step(crate::text::work::Stage::Polarity);
             // Mentions are placeholders, never lexicon words; punctuation matches nothing.
             if st.roles[i] != ROLE_NONE || tokens[i].kind == TokenKind::Punct {
                 continue;

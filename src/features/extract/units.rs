@@ -43,11 +43,13 @@ pub(super) fn emit(
         let mut prev: Option<u64> = None;
         let mut i = s.tokens.start;
         while i < s.tokens.end {
+            crate::text::work::step(crate::text::work::Stage::Units);
             let t = tokens[i];
             let role = st.roles[i];
             if role != ROLE_NONE {
                 // A whole mention (within the sentence) becomes one placeholder unit.
                 while st.mentions.get(mention).is_some_and(|m| m.end <= i) {
+                    crate::text::work::step(crate::text::work::Stage::Units);
                     mention += 1;
                 }
                 let j = st
