@@ -12,11 +12,13 @@ use serde::Deserialize;
 use super::{Article, Label};
 use crate::error::{Error, Result};
 
-/// The longest JSONL line accepted, in bytes (64 MiB).
+/// The longest JSONL line, and the longest `.txt` file, accepted, in bytes (64 MiB): the
+/// longest article. Scoring's memory grows with an article's tokens, so a longer one is an
+/// error naming the file and line rather than a process that exhausts memory.
 pub const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// Reads articles from a path: `-` is JSONL on standard input, `*.txt` one article whose id is
-/// the file stem, anything else JSONL.
+/// the file stem (at most [`MAX_LINE_BYTES`]), anything else JSONL.
 pub fn read_path(path: &Path) -> Result<ArticleReader> {
     if path == Path::new("-") {
         return Ok(ArticleReader::jsonl(
@@ -31,8 +33,17 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
     {
         let mut bytes = Vec::new();
         BufReader::new(file)
+            .take(MAX_LINE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(path, e))?;
+        if bytes.len() > MAX_LINE_BYTES {
+            return Err(Error::BadRecord {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!("file longer than {MAX_LINE_BYTES} bytes"),
+                source: None,
+            });
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
                 .iter()
@@ -552,6 +563,24 @@ mod tests {
         assert_eq!(err.to_string(), "in.jsonl:2: malformed JSON");
         let source = std::error::Error::source(&err).expect("the JSON reader's error");
         assert!(source.is::<serde_json::Error>(), "{source}");
+    }
+
+    /// A `.txt` article longer than the longest line a JSONL file may hold is an error, not
+    /// read whole into memory; one of exactly that length is read.
+    #[test]
+    fn a_txt_file_past_the_line_limit_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.txt");
+        std::fs::write(&path, vec![b'a'; MAX_LINE_BYTES + 1]).unwrap();
+        let err = read_path(&path).err().expect("too long");
+        assert!(
+            err.to_string()
+                .ends_with(":1: file longer than 67108864 bytes"),
+            "{err}"
+        );
+        std::fs::write(&path, vec![b'a'; MAX_LINE_BYTES]).unwrap();
+        let a: Vec<_> = read_path(&path).unwrap().collect();
+        assert_eq!(a[0].as_ref().unwrap().1.text.len(), MAX_LINE_BYTES);
     }
 
     proptest::proptest! {
