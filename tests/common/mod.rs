@@ -1,5 +1,6 @@
 //! Helpers shared by integration tests.
 
+#[allow(dead_code)]
 pub mod html;
 
 /// The proptest settings of a fuzz harness: `ci_cases` cases, or `PROPTEST_CASES` when set
