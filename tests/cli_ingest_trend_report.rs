@@ -458,8 +458,13 @@ fn report_ingests_then_writes_a_complete_directory() {
     );
 }
 
+/// Regression: this test killed after a fixed 300 ms and checked the store only if the kill
+/// had landed, so it might test nothing. Now `ingest` reads a small file first and the kill
+/// comes when it reports that file stored, that is while the big file is being scored and
+/// written; a kill that comes too late is retried, and the test asserts one landed.
 #[test]
 fn killing_ingest_midway_then_rerunning_gives_the_clean_store() {
+    use std::io::BufRead;
     let e = env();
     let mut lines = Vec::new();
     for i in 0..1500 {
@@ -473,30 +478,44 @@ fn killing_ingest_midway_then_rerunning_gives_the_clean_store() {
         );
     }
     std::fs::write(e.dir.join("big.jsonl"), lines.join("\n")).unwrap();
+    std::fs::write(e.dir.join("small.jsonl"), lines[..3].join("\n")).unwrap();
     let args = [
         "ingest",
+        "small.jsonl",
         "big.jsonl",
         "--counterpart",
         "Cuba",
         "--model",
         &e.model,
     ];
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--db", "killed.db"])
-        .current_dir(&e.dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = child.kill();
-    let _ = child.wait();
     let killed = e.dir.join("killed.db");
-    if killed.exists() {
-        // Whatever the kill interrupted, the file's transaction is all or nothing.
+    let mut landed = false;
+    for _ in 0..10 {
+        let _ = std::fs::remove_file(&killed);
+        let mut child = Command::new(BIN)
+            .args(args)
+            .args(["--db", "killed.db"])
+            .current_dir(&e.dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("small.jsonl: 3 new"), "{line}");
+        let running = child.try_wait().unwrap().is_none();
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // Whatever the kill interrupted, each file's transaction is all or nothing.
         let n = counts(&killed).articles;
-        assert!(n == 0 || n == 1500, "{n} articles after a kill");
+        assert!(n == 3 || n == 1500, "{n} articles after a kill");
+        if running && n == 3 {
+            landed = true;
+            break;
+        }
     }
+    assert!(landed, "no kill landed while big.jsonl was being ingested");
     let o = run(&e.dir, &[&args[..], &["--db", "killed.db"]].concat());
     assert!(o.status.success(), "{:?}", text(&o));
     let o = run(&e.dir, &[&args[..], &["--db", "clean.db"]].concat());

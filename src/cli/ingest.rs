@@ -54,6 +54,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
     let mut store = open_store(&db)?;
     ingest_files(
         &mut store,
+        &db,
         &classifier,
         &args.files,
         args.counterpart.as_deref(),
@@ -63,8 +64,10 @@ pub fn run(args: IngestArgs) -> Result<()> {
 
 /// Ingests each file in its own transaction, printing one summary line per file to stdout
 /// and skipped articles to stderr. Stops at the first failing file (earlier files stay stored).
+/// `db` is the store's path, for error messages.
 pub(crate) fn ingest_files(
     store: &mut Store,
+    db: &Path,
     classifier: &Classifier,
     files: &[PathBuf],
     counterpart: Option<&str>,
@@ -81,7 +84,9 @@ pub(crate) fn ingest_files(
             .with_context(|| format!("reading {name}"))?
             .ignoring_labels();
         let bar = progress_bar(path);
-        let mut file = store.begin(&model, &name).context("starting a write")?;
+        let mut file = store
+            .begin(&model, &name)
+            .with_context(|| format!("starting a write to the store {}", db.display()))?;
         let scored = score_map_in_order(
             classifier,
             reader,
@@ -115,9 +120,12 @@ pub(crate) fn ingest_files(
                 "ingesting {name} (nothing from this file was stored)"
             )));
         }
-        let stats = file
-            .commit()
-            .with_context(|| format!("committing {name} (nothing from this file was stored)"))?;
+        let stats = file.commit().with_context(|| {
+            format!(
+                "committing {name} to the store {} (nothing from this file was stored)",
+                db.display()
+            )
+        })?;
         let skipped = stats.undated.len() + stats.no_counterpart.len() + stats.conflicts.len();
         println!(
             "{name}: {} new, {} already present, {} skipped, {} near-duplicates ({} scores added)",

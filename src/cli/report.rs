@@ -48,6 +48,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if let Some(classifier) = &classifier {
         ingest_files(
             &mut store,
+            &db,
             classifier,
             &args.files,
             args.series.counterparts.first().map(String::as_str),
