@@ -143,6 +143,7 @@ fn attributed_quotes<'t>(
     let mut quotes = Vec::new();
     let mut open: Option<usize> = None;
     for (i, t) in tokens.iter().enumerate() {
+        crate::text::work::step(crate::text::work::Stage::Directed);
         if t.newlines_before >= 2 {
             open = None;
         }
@@ -204,6 +205,7 @@ fn attribution<'t>(
         let first = i;
         let mut speaker = None;
         while i < last && !punct(i, ENDS) && (i == first || tokens[i].newlines_before < 2) {
+            crate::text::work::step(crate::text::work::Stage::Directed);
             if is_saying(norm(i)) {
                 if speaker.is_none() && i == first {
                     // "said X": the first mention after the verb, before the clause ends.
@@ -228,6 +230,7 @@ fn attribution<'t>(
     let mut i = open - 1;
     while i > 0 && i + ATTRIBUTION > open && tokens[i].newlines_before < 2 {
         i -= 1;
+        crate::text::work::step(crate::text::work::Stage::Directed);
         if punct(i, ENDS) {
             break;
         }
