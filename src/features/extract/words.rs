@@ -143,10 +143,15 @@ fn short_hash(word: u64, n: usize) -> u64 {
 fn token_hash(text: &[u8], start: usize, end: usize) -> (u64, u64) {
     let n = end - start;
     match text.get(start..start + 8) {
-        Some(eight) if (1..=8).contains(&n) => {
+        Some(eight) if n >= 1 => {
             let w = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-            let head = w & (u64::MAX >> (64 - 8 * n));
-            (short_hash(head, n), head)
+            if n <= 8 {
+                let head = w & (u64::MAX >> (64 - 8 * n));
+                (short_hash(head, n), head)
+            } else {
+                // A longer token's head is its first 8 bytes, as loaded.
+                (raw_hash(&text[start..end]), w)
+            }
         }
         _ => {
             let b = &text[start..end];
