@@ -14,6 +14,8 @@ Scoring releases the GIL and runs on every core.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -115,6 +117,20 @@ def _source(data, **frame_columns):
     raise TypeError(f"expected a path or a DataFrame, got {type(data).__name__}")
 
 
+@contextlib.contextmanager
+def _no_gc():
+    """Python's cyclic garbage collector paused while the results (hundreds of thousands of
+    evidence dicts for a large batch, none of them in a cycle) are built: each collection it
+    would start midway walks every object the program holds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Model:
     """A stance model: ``Model()`` is the one built into the library, ``Model.load(path)``
     one written by ``stance train`` or :meth:`save`."""
@@ -169,7 +185,8 @@ class Model:
         str, and :class:`StanceError` for a model failure.
         """
         cols = _columns(texts, ids=ids, titles=titles, dates=dates)
-        return self._frame(self._inner.score_columns(cols, counterpart, actor, evidence))
+        with _no_gc():
+            return self._frame(self._inner.score_columns(cols, counterpart, actor, evidence))
 
     def score_frame(
         self,
@@ -187,7 +204,8 @@ class Model:
         ``counterpart`` override the arguments). Returns the DataFrame :meth:`score` does;
         without an id column the ids are the frame's index as text."""
         cols = _frame_columns(df, text=text, id=id, title=title, date=date, label=None)
-        return self._frame(self._inner.score_columns(cols, counterpart, actor, evidence))
+        with _no_gc():
+            return self._frame(self._inner.score_columns(cols, counterpart, actor, evidence))
 
     def score_jsonl(self, texts, counterpart=None, actor=None, titles=None, ids=None, dates=None) -> str:
         """The lines ``stance score --format jsonl`` prints for these articles, byte for

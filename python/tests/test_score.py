@@ -163,3 +163,20 @@ def test_train_equals_the_cli(stance_bin, articles, tmp_path):
     # The file's own path trains the same model.
     assert stance.train(path, folds=0).score_jsonl(texts, CP) == cli.score_jsonl(texts, CP)
     assert stance.Model.load(tmp_path / "py.json").score_jsonl(texts, CP) == cli.score_jsonl(texts, CP)
+
+
+def test_the_garbage_collector_is_left_as_it_was(model):
+    import gc
+
+    assert gc.isenabled()
+    model.score(["Cuba welcomed the talks with the US."], counterpart=CP)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        model.score(["Cuba welcomed the talks with the US."], counterpart=CP)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(TypeError):
+        model.score([None], counterpart=CP)
+    assert gc.isenabled()
