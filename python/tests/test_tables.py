@@ -1,6 +1,7 @@
 """The binary reads the CSV and Parquet files pandas and pyarrow write (dictionary-encoded
 columns, datetimes, integer ids, quoted line breaks) as it reads the same articles in JSONL,
-and what it writes as CSV or Parquet pandas reads back."""
+and what it writes as CSV or Parquet pandas reads back; `train` and `eval` read labelled tables as
+they read JSONL."""
 
 import json
 
@@ -65,3 +66,24 @@ def test_bad_rows_name_file_and_row(stance_bin, tmp_path):
     assert "typed.parquet: column `text`: of type Int64" in fails(tmp_path / "typed.parquet")
     pd.DataFrame({"id": ["a", None], "text": ["x", "y"]}).to_parquet(tmp_path / "noid.parquet")
     assert "noid.parquet:2: missing `id`" in fails(tmp_path / "noid.parquet")
+
+
+def test_train_and_eval_read_labelled_csv_and_parquet_as_jsonl(stance_bin, articles, tmp_path):
+    recs = [a for a in articles if a.get("label") and "diplomacy" in a["id"]]
+    path = write_jsonl(tmp_path / "lab.jsonl", recs)
+    df = pd.DataFrame(read_jsonl(path)).rename(columns={"text": "body"})
+    df.to_csv(tmp_path / "lab.csv", index=False)
+    df.to_parquet(tmp_path / "lab.parquet", index=False)
+    metrics = lambda *args: json.loads(run_cli(stance_bin, "eval", "--json", *args))[0]["metrics"]  # noqa: E731
+    want = metrics(path)
+    assert want["n"] > 50
+    assert metrics("--text-col", "body", tmp_path / "lab.csv") == want
+    assert metrics("--text-col", "body", tmp_path / "lab.parquet") == want
+    texts = tmp_path / "texts.jsonl"
+    write_jsonl(texts, articles[:300], fields=("id", "text", "title"))
+    scores = {}
+    for name, args in [("jsonl", [path]), ("csv", ["--text-col", "body", tmp_path / "lab.csv"])]:
+        run_cli(stance_bin, "train", "--folds", "0", "--out", tmp_path / name, *args)
+        model = tmp_path / name / "model.json"
+        scores[name] = run_cli(stance_bin, "score", "--model", model, "--counterpart", CP, texts)
+    assert scores["csv"] == scores["jsonl"]
