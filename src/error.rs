@@ -40,6 +40,48 @@ pub enum Error {
         #[source]
         source: Option<serde_json::Error>,
     },
+    /// A row of a CSV or Parquet file could not be read as an article.
+    #[error("{}:{row}: {message}", path.display())]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// For CSV, the one-based line the record starts on (the header is line 1); for
+        /// Parquet, the one-based row.
+        row: usize,
+        /// What is wrong with the row.
+        message: String,
+        /// The CSV or Parquet reader's own error, when it found the problem.
+        #[source]
+        source: Option<BoxedError>,
+    },
+    /// A column of a CSV or Parquet file is missing or of a type stance cannot read.
+    #[error("{}: column `{column}`: {message}", path.display())]
+    BadColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column's name.
+        column: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A CSV file could not be read or written as CSV.
+    #[error("{}: CSV", path.display())]
+    Csv {
+        /// The file (`<stdout>` for standard output).
+        path: PathBuf,
+        /// What the CSV reader or writer said.
+        #[source]
+        source: csv::Error,
+    },
+    /// A Parquet file could not be read or written.
+    #[error("{}: Parquet", path.display())]
+    Parquet {
+        /// The file (`<stdout>` for standard output).
+        path: PathBuf,
+        /// What the Parquet reader or writer said.
+        #[source]
+        source: BoxedError,
+    },
     /// A model file is missing pieces, of another format version, or not a model at all.
     #[error("model {}: {message}", path.display())]
     BadModel {

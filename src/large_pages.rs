@@ -197,16 +197,16 @@ mod tests {
             // and released once, with the layout it has.
             unsafe {
                 let z = a.alloc_zeroed(layout);
-                assert!(!z.is_null() && z as usize % align == 0);
+                assert!(!z.is_null() && (z as usize).is_multiple_of(align));
                 assert!(std::slice::from_raw_parts(z, size).iter().all(|&b| b == 0));
                 a.dealloc(z, layout);
 
                 for new_size in [size * 2 + 1, size / 2 + 1, size + 1] {
                     let p = a.alloc(layout);
-                    assert!(!p.is_null() && p as usize % align == 0);
+                    assert!(!p.is_null() && (p as usize).is_multiple_of(align));
                     fill(p, size);
                     let q = a.realloc(p, layout, new_size);
-                    assert!(!q.is_null() && q as usize % align == 0);
+                    assert!(!q.is_null() && (q as usize).is_multiple_of(align));
                     assert!(holds(q, size.min(new_size)), "{size} -> {new_size}");
                     fill(q, new_size);
                     let back =

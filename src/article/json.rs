@@ -4,6 +4,8 @@ use std::io;
 
 use serde::Serialize;
 
+use super::Evidence;
+
 /// Compact JSON as `serde_json` writes it, with one difference: the three characters other than
 /// `\n` and `\r` that common line splitters also take for line breaks — U+0085 (NEXT LINE),
 /// U+2028 (LINE SEPARATOR) and U+2029 (PARAGRAPH SEPARATOR) — are written escaped (`\u0085`,
@@ -19,6 +21,17 @@ pub fn write_json_line<W: io::Write, T: Serialize + ?Sized>(mut w: W, value: &T)
     let mut ser = serde_json::Serializer::with_formatter(&mut w, LineSafe);
     value.serialize(&mut ser).map_err(io::Error::other)?;
     w.write_all(b"\n")
+}
+
+/// An article's evidence as the JSON array its score's line holds (byte for byte what
+/// [`write_json_line`] writes there), for the `evidence` column of a table.
+pub fn evidence_json(evidence: &[Evidence]) -> String {
+    let mut out = Vec::with_capacity(256 * evidence.len() + 2);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, LineSafe);
+    evidence
+        .serialize(&mut ser)
+        .expect("evidence serialises to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 /// `serde_json`'s compact formatter, also escaping U+0085, U+2028 and U+2029 (see

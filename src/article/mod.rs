@@ -1,6 +1,7 @@
 //! Articles, labels and scores as plain data, and their files: reading articles from `.jsonl`
-//! and `.txt` files (`read.rs`), and writing scores as one JSON object a line (`json.rs`).
-//! Knows nothing about text processing or models.
+//! and `.txt` files (`read.rs`) and from CSV and Parquet tables (`columns.rs`, `read_csv.rs`,
+//! `read_parquet.rs`), writing scores as one JSON object a line (`json.rs`) and tables as CSV
+//! or Parquet (`table.rs`). Knows nothing about text processing or models.
 //!
 //! Input handling, decided once for every command:
 //! - empty lines in JSONL are skipped; an empty file yields no articles;
@@ -11,11 +12,17 @@
 //!   file and line (a date that is no date at all is read, and left unusable, as before);
 //! - unknown fields are ignored, so richer records (with `code`, `origin`, ...) read as they are.
 
+mod columns;
 mod json;
 mod read;
+mod read_csv;
+mod read_parquet;
+mod table;
 
-pub use json::write_json_line;
-pub use read::{read_all, read_path, ArticleReader, MAX_LINE_BYTES};
+pub use columns::Columns;
+pub use json::{evidence_json, write_json_line};
+pub use read::{read_all, read_all_with, read_path, read_path_with, ArticleReader, MAX_LINE_BYTES};
+pub use table::{Cell, ColumnType, ScoreRow, TableFormat, TableWriter, SCORE_COLUMNS};
 
 use std::fmt;
 

@@ -1,6 +1,7 @@
 //! Reading articles: a path to a stream of records (`-` standard input, `.txt` one article,
-//! anything else JSONL), each with its line number; lines read with a length limit; records
-//! parsed leniently where Python's `json` module writes beyond strict JSON, strictly otherwise.
+//! `.csv` and `.parquet` tables, anything else JSONL), each with its line number; lines read
+//! with a length limit; records parsed leniently where Python's `json` module writes beyond
+//! strict JSON, strictly otherwise.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -9,6 +10,9 @@ use std::path::{Path, PathBuf};
 use chrono::Datelike;
 use serde::Deserialize;
 
+use super::columns::Columns;
+use super::read_csv::CsvRows;
+use super::read_parquet::ParquetRows;
 use super::{Article, Label};
 use crate::error::{Error, Result};
 
@@ -18,8 +22,23 @@ use crate::error::{Error, Result};
 pub const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// Reads articles from a path: `-` is JSONL on standard input, `*.txt` one article whose id is
-/// the file stem (at most [`MAX_LINE_BYTES`]), anything else JSONL.
+/// the file stem (at most [`MAX_LINE_BYTES`]), `*.csv` and `*.parquet` tables with the default
+/// [`Columns`], anything else JSONL.
+///
+/// # Errors
+/// See [`read_path_with`].
 pub fn read_path(path: &Path) -> Result<ArticleReader> {
+    read_path_with(path, &Columns::default())
+}
+
+/// Reads articles from a path as [`read_path`] does, finding a table's fields in the columns
+/// `columns` names (JSONL and `.txt` files ignore it).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened; for a table, [`Error::BadColumn`] when a
+/// column it needs is missing or of the wrong type, and [`Error::Parquet`] for a file that is
+/// not Parquet. Errors in records come from the reader, one per record.
+pub fn read_path_with(path: &Path, columns: &Columns) -> Result<ArticleReader> {
     if path == Path::new("-") {
         return Ok(ArticleReader::jsonl(
             PathBuf::from("-"),
@@ -27,10 +46,16 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
         ));
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
-    {
+    let extension = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
+    if extension("csv") {
+        let rows = CsvRows::new(path, Box::new(file), columns)?;
+        return Ok(ArticleReader::rows(Inner::Csv(Box::new(rows))));
+    }
+    if extension("parquet") {
+        let rows = ParquetRows::open(path, file, columns)?;
+        return Ok(ArticleReader::rows(Inner::Parquet(Box::new(rows))));
+    }
+    if extension("txt") {
         let mut bytes = Vec::new();
         BufReader::new(file)
             .take(MAX_LINE_BYTES as u64 + 1)
@@ -77,9 +102,18 @@ pub fn read_path(path: &Path) -> Result<ArticleReader> {
 /// # Errors
 /// The first read error, naming file and line.
 pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Article>> {
+    read_all_with(paths, &Columns::default())
+}
+
+/// Reads every record of the given files, in order, finding a table's fields in the columns
+/// `columns` names.
+///
+/// # Errors
+/// The first read error, naming file and line (or row).
+pub fn read_all_with(paths: &[PathBuf], columns: &Columns) -> Result<Vec<Article>> {
     let mut out = Vec::new();
     for p in paths {
-        for item in read_path(p)? {
+        for item in read_path_with(p, columns)? {
             out.push(item?.1);
         }
     }
@@ -96,6 +130,8 @@ pub struct ArticleReader {
 
 enum Inner {
     Single(Option<Article>),
+    Csv(Box<CsvRows>),
+    Parquet(Box<ParquetRows>),
     Jsonl {
         path: PathBuf,
         reader: Box<dyn BufRead + Send>,
@@ -121,8 +157,12 @@ impl ArticleReader {
     }
 
     fn single(article: Article) -> Self {
+        ArticleReader::rows(Inner::Single(Some(article)))
+    }
+
+    fn rows(inner: Inner) -> Self {
         ArticleReader {
-            inner: Inner::Single(Some(article)),
+            inner,
             check_labels: true,
         }
     }
@@ -139,11 +179,14 @@ impl ArticleReader {
 impl Iterator for ArticleReader {
     type Item = Result<(usize, Article)>;
 
-    /// Yields `(line, article)`: the one-based line the record came from.
+    /// Yields `(line, article)`: the one-based line the record came from (a CSV record's
+    /// first line; a Parquet file's row).
     fn next(&mut self) -> Option<Self::Item> {
         let check_labels = self.check_labels;
         match &mut self.inner {
             Inner::Single(a) => a.take().map(|a| Ok((1, a))),
+            Inner::Csv(rows) => rows.next(check_labels),
+            Inner::Parquet(rows) => rows.next(check_labels),
             Inner::Jsonl {
                 path,
                 reader,

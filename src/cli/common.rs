@@ -1,10 +1,42 @@
-//! Pieces every subcommand shares: loading the model, writing files atomically, broken pipes.
+//! Pieces every subcommand shares: loading the model, the columns of table input, writing files
+//! atomically, broken pipes.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use stance::article::Columns;
 use stance::Classifier;
+
+/// Which columns of CSV and Parquet input hold an article's fields (every command that reads
+/// articles takes these).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ColumnArgs {
+    /// CSV/Parquet column holding the article id [default: id].
+    #[arg(long, value_name = "NAME")]
+    id_col: Option<String>,
+    /// CSV/Parquet column holding the article text [default: text].
+    #[arg(long, value_name = "NAME")]
+    text_col: Option<String>,
+    /// CSV/Parquet column holding the date [default: date, when present].
+    #[arg(long, value_name = "NAME")]
+    date_col: Option<String>,
+    /// CSV/Parquet column holding the title [default: title, when present].
+    #[arg(long, value_name = "NAME")]
+    title_col: Option<String>,
+}
+
+impl ColumnArgs {
+    /// The columns to read.
+    pub fn columns(&self) -> Columns {
+        Columns {
+            id: self.id_col.clone(),
+            text: self.text_col.clone(),
+            title: self.title_col.clone(),
+            date: self.date_col.clone(),
+        }
+    }
+}
 
 /// Loads `--model PATH`, or the model built into the binary.
 pub fn load_model(path: Option<&Path>) -> Result<Classifier> {

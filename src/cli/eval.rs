@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stance::article::read_all;
+use stance::article::read_all_with;
 use stance::classifier::evaluate;
 
-use super::common::load_model;
+use super::common::{load_model, ColumnArgs};
 
 /// Arguments of `stance eval`.
 #[derive(clap::Args)]
@@ -19,7 +19,9 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Labelled JSONL files.
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// Labelled files: JSONL, CSV or Parquet (with a `label` column).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -29,7 +31,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let classifier = load_model(args.model.as_deref())?;
     let mut rows = Vec::new();
     for path in &args.files {
-        let records = read_all(std::slice::from_ref(path))
+        let records = read_all_with(std::slice::from_ref(path), &args.columns.columns())
             .with_context(|| format!("reading {}", path.display()))?;
         let m = evaluate(&classifier, &records);
         rows.push((path.display().to_string(), m));

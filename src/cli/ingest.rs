@@ -9,14 +9,17 @@ use stance::classifier::score_map_in_order;
 use stance::store::{ModelInfo, Store};
 use stance::Classifier;
 
-use super::common::load_model;
+use super::common::{load_model, ColumnArgs};
 
 /// Arguments of `stance ingest`.
 #[derive(clap::Args)]
 pub struct IngestArgs {
-    /// JSONL files (one article a line) or .txt files (one article each); `-` reads standard input.
+    /// JSONL files (one article a line), CSV or Parquet files (one article a row) or .txt files
+    /// (one article each); `-` reads JSONL from standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    columns: ColumnArgs,
     /// Counterpart for articles that do not name one.
     #[arg(long, value_name = "NAME", value_parser = super::common::name_arg)]
     counterpart: Option<String>,
@@ -57,6 +60,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         &db,
         &classifier,
         &args.files,
+        &args.columns.columns(),
         args.counterpart.as_deref(),
         args.actor.as_deref(),
     )
@@ -70,6 +74,7 @@ pub(crate) fn ingest_files(
     db: &Path,
     classifier: &Classifier,
     files: &[PathBuf],
+    columns: &stance::article::Columns,
     counterpart: Option<&str>,
     actor: Option<&str>,
 ) -> Result<()> {
@@ -80,7 +85,7 @@ pub(crate) fn ingest_files(
     );
     for path in files {
         let name = path.display().to_string();
-        let reader = stance::article::read_path(path)
+        let reader = stance::article::read_path_with(path, columns)
             .with_context(|| format!("reading {name}"))?
             .ignoring_labels();
         let bar = progress_bar(path);

@@ -4,6 +4,7 @@
 mod actors;
 mod common;
 mod eval;
+mod export;
 mod ingest;
 mod report;
 mod score;
@@ -36,6 +37,8 @@ enum Command {
     Trend(trend::TrendArgs),
     /// Write a Markdown and HTML report (ingesting any files given first).
     Report(report::ReportArgs),
+    /// Write the store's articles, scores and clusters as CSV or Parquet tables.
+    Export(export::ExportArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -49,6 +52,7 @@ pub fn main() -> i32 {
         Command::Ingest(a) => ingest::run(a),
         Command::Trend(a) => trend::run(a),
         Command::Report(a) => report::run(a),
+        Command::Export(a) => export::run(a),
     };
     match result {
         Ok(()) => 0,

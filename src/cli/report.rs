@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use stance::report::chart;
 use stance::report::document::{self, ReportMeta};
 
-use super::common::load_model;
+use super::common::{load_model, ColumnArgs};
 use super::ingest::{db_path, ingest_files, open_store};
 use super::trend::{analyse_series, chart_spec, series_of, SeriesArgs};
 
@@ -17,6 +17,8 @@ pub struct ReportArgs {
     /// Article files to ingest first (the first --counterpart is their default counterpart).
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    columns: ColumnArgs,
     #[command(flatten)]
     series: SeriesArgs,
     /// Output directory (created, or replaced as a whole).
@@ -51,6 +53,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             &db,
             classifier,
             &args.files,
+            &args.columns.columns(),
             args.series.counterparts.first().map(String::as_str),
             args.series.actor.as_deref(),
         )?;

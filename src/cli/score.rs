@@ -1,14 +1,17 @@
 //! `stance score`: score articles toward a counterpart, one result per article, in input order.
 
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use stance::article::{read_path, write_json_line, Part};
+use anyhow::{bail, Context, Result};
+use stance::article::{
+    evidence_json, read_path_with, write_json_line, Part, ScoreRow, TableFormat, TableWriter,
+    SCORE_COLUMNS,
+};
 use stance::classifier::score_map_in_order;
 use stance::{Article, Label, Score};
 
-use super::common::load_model;
+use super::common::{load_model, ColumnArgs};
 
 /// Output formats of `stance score`.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -20,6 +23,10 @@ pub enum Format {
     Tsv,
     /// Readable summary with the evidence sentences and terms.
     Text,
+    /// CSV with a header: the JSONL's fields as columns, the evidence as its JSON array.
+    Csv,
+    /// Parquet with the CSV's columns (binary: redirect it to a file).
+    Parquet,
 }
 
 /// Arguments of `stance score`.
@@ -37,7 +44,10 @@ pub struct ScoreArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
-    /// Articles: .jsonl (one object a line) or .txt (one article); `-` or none reads JSONL from stdin.
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// Articles: .jsonl (one object a line), .csv or .parquet (one article a row) or .txt (one
+    /// article); `-` or none reads JSONL from stdin.
     files: Vec<PathBuf>,
 }
 
@@ -49,6 +59,16 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     } else {
         args.files
     };
+    let columns = args.columns.columns();
+    let table = match args.format {
+        Format::Csv => Some(TableFormat::Csv),
+        Format::Parquet => Some(TableFormat::Parquet),
+        _ => None,
+    };
+    if let Some(format) = table {
+        let (counterpart, actor) = (args.counterpart.as_deref(), args.actor.as_deref());
+        return score_table(&classifier, &files, &columns, counterpart, actor, format);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
     if matches!(args.format, Format::Tsv) {
@@ -58,7 +78,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         )?;
     }
     for path in &files {
-        let reader = read_path(path)
+        let reader = read_path_with(path, &columns)
             .with_context(|| format!("reading {}", path.display()))?
             .ignoring_labels();
         let format = args.format;
@@ -79,6 +99,40 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             },
         )?;
     }
+    out.flush()?;
+    Ok(())
+}
+
+/// Scores the files into one CSV or Parquet table on standard output.
+fn score_table(
+    classifier: &stance::Classifier,
+    files: &[PathBuf],
+    columns: &stance::article::Columns,
+    counterpart: Option<&str>,
+    actor: Option<&str>,
+    format: TableFormat,
+) -> Result<()> {
+    if format == TableFormat::Parquet && io::stdout().is_terminal() {
+        bail!("--format parquet writes binary data: redirect standard output to a file");
+    }
+    let stdout = Path::new("<stdout>");
+    let out = io::BufWriter::with_capacity(1 << 20, io::stdout());
+    let mut table = TableWriter::new(format, &SCORE_COLUMNS, out, stdout)?;
+    for path in files {
+        let reader = read_path_with(path, columns)
+            .with_context(|| format!("reading {}", path.display()))?
+            .ignoring_labels();
+        score_map_in_order(
+            classifier,
+            reader,
+            counterpart,
+            actor,
+            // The evidence is written as JSON on the scoring threads.
+            |_, s| evidence_json(&std::mem::take(&mut s.evidence)),
+            |_, _, score, evidence| table.push(&ScoreRow { score, evidence }.cells()),
+        )?;
+    }
+    let mut out = table.finish()?;
     out.flush()?;
     Ok(())
 }
@@ -107,6 +161,7 @@ fn render(format: Format, article: &Article, s: &Score) -> String {
                 top
             )
         }
+        Format::Csv | Format::Parquet => unreachable!("tables are written by score_table"),
         Format::Text => {
             let mut t = format!(
                 "{}{} → {}: {} (score {:+.2}, p_conciliatory {:.2}, p_stance {:.2}, {} mention{})\n",

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stance::article::read_all;
+use stance::article::read_all_with;
 use stance::classifier::{
     evaluate, file_sha256, train, FileMetrics, ModelCard, Progress, TrainParams, TrainingFile,
 };
@@ -13,7 +13,7 @@ use stance::features::VectoriserParams;
 use stance::model::LogisticParams;
 use stance::Label;
 
-use super::common::write_atomically;
+use super::common::{write_atomically, ColumnArgs};
 
 /// Arguments of `stance train`.
 #[derive(clap::Args)]
@@ -49,7 +49,9 @@ pub struct TrainArgs {
     /// Weigh every record alike (the same as --file-weight-power 1).
     #[arg(long)]
     weigh_records: bool,
-    /// Labelled JSONL training files.
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// Labelled training files: JSONL, CSV or Parquet (with a `label` column).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -67,10 +69,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }),
         ..ModelCard::default()
     };
+    let columns = args.columns.columns();
     let mut records = Vec::new();
     let mut sources = Vec::new();
     for (file_index, path) in args.files.iter().enumerate() {
-        let recs = read_all(std::slice::from_ref(path))
+        let recs = read_all_with(std::slice::from_ref(path), &columns)
             .with_context(|| format!("reading {}", path.display()))?;
         let mut by_label = [0usize; 3];
         for r in &recs {
@@ -164,7 +167,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let mut evaluation = Vec::new();
     for path in &args.eval {
-        let recs = read_all(std::slice::from_ref(path))
+        let recs = read_all_with(std::slice::from_ref(path), &columns)
             .with_context(|| format!("reading {}", path.display()))?;
         let e = evaluate(&classifier, &recs);
         let m = e.binary;

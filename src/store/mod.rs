@@ -15,7 +15,8 @@
 //!
 //! Opening (settings, journal, migration) is in `open.rs`, [`schema`] holds the versions and
 //! their migrations, ingesting a file in `ingest.rs`, near-duplicate clustering in `cluster.rs`
-//! over the signatures of [`dedup`], and reading in `query.rs`.
+//! over the signatures of [`dedup`], reading in `query.rs`, and exporting tables (CSV or
+//! Parquet) in `export.rs`.
 //!
 //! # Examples
 //! ```
@@ -42,10 +43,12 @@ pub mod dedup;
 pub mod schema;
 
 mod cluster;
+mod export;
 mod ingest;
 mod open;
 mod query;
 
+pub use export::StoreTable;
 pub use ingest::{prepare, Added, FileIngest, IngestStats, ModelInfo, PreparedArticle};
 pub use open::BUSY_TIMEOUT;
 pub use query::{Counts, ModelRecord, PairCount, ScoredArticle, Selection};
