@@ -58,7 +58,7 @@ fn row(i: usize, date: NaiveDate, score: f64) -> ScoredArticle {
         outlet: Some(hostile(i + 1).to_string()),
         url: Some(URLS[i % URLS.len()].to_string()),
         // Every third story has a copy, so the cluster table lists hostile titles too.
-        cluster: format!("c{}", i - i % 2 * usize::from(i % 3 == 0)),
+        cluster: format!("c{}", i - i % 2 * usize::from(i.is_multiple_of(3))),
         counterpart: "United States".into(),
         actor: Some("Cuba".into()),
         model_id: "m1".into(),
