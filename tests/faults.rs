@@ -18,7 +18,12 @@ use stance::rng::SplitMix64;
 const BIN: &str = env!("CARGO_BIN_EXE_stance");
 
 fn stance(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
+    stance_at(Path::new(BIN), dir, args)
+}
+
+/// `stance` run from the binary at `bin`.
+fn stance_at(bin: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
     c.args(args).current_dir(dir).env_remove("STANCE_DB");
     c
 }
@@ -280,6 +285,9 @@ fn a_read_only_store_directory_is_a_clear_error() {
     };
     set(0o555);
     let mut c = stance(dir, &ingest_args(&more, "s.db"));
+    // Nobody may not reach the built binary (a clone in a private temporary directory): a
+    // copy of it, in a directory anyone may read, is what runs.
+    let exe = tempfile::tempdir().unwrap();
     if root {
         // Root writes through any mode bits: run as nobody, who may read but not write here.
         let parent_ok = tmp.path().parent().is_some_and(|p| {
@@ -292,6 +300,11 @@ fn a_read_only_store_directory_is_a_clear_error() {
             set(0o755);
             return;
         }
+        let copy = exe.path().join("stance");
+        std::fs::copy(BIN, &copy).unwrap();
+        std::fs::set_permissions(exe.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        c = stance_at(&copy, dir, &ingest_args(&more, "s.db"));
         c.uid(65534).gid(65534);
     }
     let o = c.output().unwrap();
