@@ -102,6 +102,9 @@ pub(super) fn article_from_cells(cells: Cells, check_labels: bool) -> Result<Art
                 })?,
         ),
     };
+    if let Some(m) = super::date_out_of_years(&id, date.as_deref()) {
+        return Err(m);
+    }
     Ok(Article {
         id,
         text,
@@ -155,6 +158,26 @@ mod tests {
                 .label,
             None
         );
+    }
+
+    /// Regression: a table's date with a year outside 1000-9999 was read (only JSONL refused
+    /// it), so a CSV or Parquet file could bring `+262142-12-05` into the store.
+    #[test]
+    fn a_date_outside_the_years_is_refused_as_in_jsonl() {
+        for (date, ok) in [
+            ("2020-01-02", true),
+            ("no date", true),
+            ("0999-12-31", false),
+            ("+262142-12-05", false),
+        ] {
+            let mut c = cells("a", "x", "");
+            c[3] = Some(date.into());
+            let r = article_from_cells(c, true);
+            assert_eq!(r.is_ok(), ok, "{date}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.contains("has a year outside 1000-9999"), "{e}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Articles, labels and scores as plain data, and their files: reading articles from `.jsonl`
 //! and `.txt` files (`read.rs`) and from CSV and Parquet tables (`columns.rs`, `read_csv.rs`,
-//! `read_parquet.rs`), writing scores as one JSON object a line (`json.rs`) and tables as CSV
-//! or Parquet (`table.rs`). Knows nothing about text processing or models.
+//! `read_parquet.rs`; other small tables by named column, `read_columns.rs`), writing scores as
+//! one JSON object a line (`json.rs`) and tables as CSV or Parquet (`table.rs`). Knows nothing
+//! about text processing or models.
 //!
 //! Input handling, decided once for every command:
 //! - empty lines in JSONL are skipped; an empty file yields no articles;
@@ -15,6 +16,7 @@
 mod columns;
 mod json;
 mod read;
+mod read_columns;
 mod read_csv;
 mod read_parquet;
 mod table;
@@ -22,6 +24,7 @@ mod table;
 pub use columns::Columns;
 pub use json::{evidence_json, write_json_line};
 pub use read::{read_all, read_all_with, read_path, read_path_with, ArticleReader, MAX_LINE_BYTES};
+pub use read_columns::{read_columns, TableRow, MAX_TABLE_ROWS};
 pub use table::{Cell, ColumnType, ScoreRow, TableFormat, TableWriter, SCORE_COLUMNS};
 
 use std::fmt;
@@ -134,6 +137,20 @@ pub(crate) fn parse_any_year(s: &str) -> Option<NaiveDate> {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
     None
+}
+
+/// The complaint about a record's date when it is a date with a year outside [`YEARS`] (a date
+/// that is no date at all is read and left unusable); the same words for every input format.
+pub(crate) fn date_out_of_years(id: &str, date: Option<&str>) -> Option<String> {
+    let d = parse_any_year(date?)?;
+    (!YEARS.contains(&d.year())).then(|| {
+        format!(
+            "record {id:?}: date {:?} has a year outside {}-{}",
+            date.unwrap_or_default(),
+            YEARS.start(),
+            YEARS.end()
+        )
+    })
 }
 
 /// Writes a contribution with the digits it has. Its factors (feature values, IDF, weights) are

@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::Datelike;
 use serde::Deserialize;
 
 use super::columns::Columns;
@@ -364,15 +363,8 @@ fn parse_record(line: &[u8], check_labels: bool) -> std::result::Result<Article,
             )))
         }
     };
-    if let Some(d) = date.as_deref().and_then(super::parse_any_year) {
-        if !super::YEARS.contains(&d.year()) {
-            return Err(problem(format!(
-                "record {id:?}: date {:?} has a year outside {}-{}",
-                date.as_deref().unwrap_or_default(),
-                super::YEARS.start(),
-                super::YEARS.end()
-            )));
-        }
+    if let Some(m) = super::date_out_of_years(&id, date.as_deref()) {
+        return Err(problem(m));
     }
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     Ok(Article {

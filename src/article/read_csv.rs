@@ -141,7 +141,7 @@ impl CsvRows {
 
 /// A CSV reader's error as stance's: a record of the wrong length or one that is not UTF-8
 /// names its line, anything else (an I/O error) the file.
-fn csv_error(path: &Path, e: csv::Error) -> Error {
+pub(super) fn csv_error(path: &Path, e: csv::Error) -> Error {
     let row = |pos: Option<&csv::Position>| pos.map_or(0, |p| p.line() as usize);
     let (row, message) = match e.kind() {
         csv::ErrorKind::UnequalLengths {

@@ -184,7 +184,7 @@ fn readable(dt: &DataType, f: usize) -> bool {
 }
 
 /// Row `i` of a column of a type [`readable`] accepts, as text; `None` when null.
-fn value(array: &dyn Array, i: usize) -> Option<String> {
+pub(super) fn value(array: &dyn Array, i: usize) -> Option<String> {
     if array.is_null(i) {
         return None;
     }
