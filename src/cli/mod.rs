@@ -2,6 +2,7 @@
 //! configuration, calls the library and prints; errors are reported once, here.
 
 mod actors;
+mod aggregates;
 mod common;
 mod eval;
 mod export;

@@ -1,15 +1,18 @@
 //! `stance report`: ingest any files given, then write a Markdown and an HTML report with
-//! the trend chart (PNG and SVG) into a directory, all or nothing.
+//! the trend chart (PNG and SVG) into a directory, all or nothing; or, with `--aggregates`,
+//! the report of period aggregates computed elsewhere.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use stance::report::chart;
 use stance::report::document::{self, ReportMeta};
+use stance::Classifier;
 
+use super::aggregates;
 use super::common::{load_model, ColumnArgs};
 use super::ingest::{db_path, ingest_files, open_store};
-use super::trend::{analyse_series, chart_spec, series_of, SeriesArgs};
+use super::trend::{analyse_series, chart_spec, series_of, Analysed, SeriesArgs};
 
 /// Arguments of `stance report`.
 #[derive(clap::Args)]
@@ -31,6 +34,9 @@ pub struct ReportArgs {
 
 /// Runs `stance report`.
 pub fn run(args: ReportArgs) -> Result<()> {
+    if !args.series.aggregates.is_empty() {
+        return run_on_aggregates(args);
+    }
     let db = db_path(args.series.db.as_deref());
     if args.files.is_empty() && !db.exists() {
         bail!(
@@ -59,10 +65,6 @@ pub fn run(args: ReportArgs) -> Result<()> {
         )?;
     }
     let an = analyse_series(&store, &db, &args.series)?;
-    let spec = chart_spec(&an);
-    let series = series_of(&an.analyses);
-    let svg = chart::svg(&spec, &series)?;
-    let png = chart::png(&spec, &series)?;
     let models = store.models()?;
     let card = an
         .model_ids
@@ -71,10 +73,42 @@ pub fn run(args: ReportArgs) -> Result<()> {
         .map(|m| m.card_markdown.clone())
         .collect::<Vec<_>>()
         .join("\n\n");
+    write_report(&args.out, &an, card)
+}
+
+/// `stance report --aggregates`: the report of period aggregates, no store and no files to
+/// ingest; the model card is the built-in model's when the aggregates name its id.
+fn run_on_aggregates(args: ReportArgs) -> Result<()> {
+    if !args.files.is_empty() {
+        bail!("--aggregates draws from the tables it names: give no article files to ingest");
+    }
+    if args.out.is_file() {
+        bail!("--out {} is a file, not a directory", args.out.display());
+    }
+    let an = aggregates::analyse(&args.series.aggregates, &args.series)?;
+    let builtin = Classifier::builtin().context("loading the built-in model")?;
+    let card = if an.model_ids.iter().any(|id| id == builtin.id()) {
+        builtin.card_markdown()
+    } else {
+        String::new()
+    };
+    write_report(&args.out, &an, card)
+}
+
+/// Writes the report of `an` into the directory `out`, all or nothing, and prints the summary.
+fn write_report(out: &Path, an: &Analysed, card: String) -> Result<()> {
+    let spec = chart_spec(an);
+    let series = series_of(&an.analyses);
+    let svg = chart::svg(&spec, &series)?;
+    let png = chart::png(&spec, &series)?;
     let meta = ReportMeta {
         title: spec.title.clone(),
         notes: spec.method_notes(),
-        model_id: an.model_ids.join(", "),
+        model_id: if an.model_ids.is_empty() {
+            "not recorded".into()
+        } else {
+            an.model_ids.join(", ")
+        },
         model_card: card,
         chart_png: "chart.png".into(),
         chart_svg: "chart.svg".into(),
@@ -89,9 +123,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
         ("chart.png", &png),
         ("periods.csv", csv.as_bytes()),
     ];
-    write_dir(&args.out, &files)?;
+    write_dir(out, &files)?;
     print!("{}", document::text_summary(&an.analyses));
-    eprintln!("stance: wrote {}", args.out.join("report.md").display());
+    eprintln!("stance: wrote {}", out.join("report.md").display());
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use stance::report::trend::{Bucket, TrendParams, ValidTrendParams};
 use stance::report::{analyse, document, series_name, SeriesAnalysis};
 use stance::store::{Selection, Store};
 
+use super::aggregates;
 use super::common::write_atomically;
 use super::ingest::{db_path, open_store};
 
@@ -42,6 +43,68 @@ pub(crate) struct SeriesArgs {
     /// Database file [default: $STANCE_DB, else stance.db in the working directory].
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Draw from period aggregates computed elsewhere instead of the store: a CSV or Parquet
+    /// table with columns period, articles, stories, mean_score, sd_score (and counterpart,
+    /// actor, unmentioned, model_id when present), as `stance.dask.period_aggregates` writes.
+    /// Repeat for several files.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub aggregates: Vec<PathBuf>,
+}
+
+/// The checked settings every series shares: period width and date range.
+pub(crate) struct Settings {
+    pub bucket: Bucket,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl SeriesArgs {
+    /// The period width and date range, checked.
+    pub(crate) fn settings(&self) -> Result<Settings> {
+        let bucket = Bucket::parse(&self.by).context("--by must be day, week or month")?;
+        let from = date_arg("from", self.from.as_deref())?;
+        let to = date_arg("to", self.to.as_deref())?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                bail!("--from {f} is after --to {t}");
+            }
+        }
+        if self.min_articles == 0 {
+            bail!("--min-articles must be at least 1");
+        }
+        Ok(Settings { bucket, from, to })
+    }
+
+    /// The series asked for, as `(actor, counterpart)`: each counterpart, then with
+    /// `--reciprocal` each reversed.
+    pub(crate) fn wanted(&self) -> Vec<(Option<String>, String)> {
+        let mut wanted: Vec<(Option<String>, String)> = Vec::new();
+        for c in &self.counterparts {
+            wanted.push((self.actor.clone(), c.clone()));
+        }
+        if self.reciprocal {
+            let actor = self.actor.clone().expect("clap requires --actor");
+            for c in &self.counterparts {
+                wanted.push((Some(c.clone()), actor.clone()));
+            }
+        }
+        wanted
+    }
+
+    /// The trend settings of a span.
+    pub(crate) fn params(
+        &self,
+        s: &Settings,
+        lo: NaiveDate,
+        hi: NaiveDate,
+    ) -> Result<ValidTrendParams> {
+        TrendParams::default()
+            .bucket(s.bucket)
+            .min_stories(self.min_articles)
+            .span(s.from.unwrap_or(lo), s.to.unwrap_or(hi))
+            .check()
+            .context("the trend's settings")
+    }
 }
 
 /// Arguments of `stance trend`.
@@ -63,6 +126,8 @@ pub(crate) struct Analysed {
     pub params: ValidTrendParams,
     pub model_ids: Vec<String>,
     pub bucket: Bucket,
+    /// Drawn from period aggregates rather than the store.
+    pub from_aggregates: bool,
 }
 
 fn date_arg(flag: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
@@ -75,17 +140,8 @@ fn date_arg(flag: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
 
 /// Resolves the series against the store and analyses them over one shared span of periods.
 pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result<Analysed> {
-    let bucket = Bucket::parse(&a.by).context("--by must be day, week or month")?;
-    let from = date_arg("from", a.from.as_deref())?;
-    let to = date_arg("to", a.to.as_deref())?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            bail!("--from {f} is after --to {t}");
-        }
-    }
-    if a.min_articles == 0 {
-        bail!("--min-articles must be at least 1");
-    }
+    let settings = a.settings()?;
+    let (bucket, from, to) = (settings.bucket, settings.from, settings.to);
     let pairs = store.pairs()?;
     if pairs.is_empty() {
         bail!(
@@ -109,16 +165,7 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         v.dedup();
         v.join("; ")
     };
-    let mut wanted: Vec<(Option<String>, String)> = Vec::new();
-    for c in &a.counterparts {
-        wanted.push((a.actor.clone(), c.clone()));
-    }
-    if a.reciprocal {
-        let actor = a.actor.clone().expect("clap requires --actor");
-        for c in &a.counterparts {
-            wanted.push((Some(c.clone()), actor.clone()));
-        }
-    }
+    let wanted = a.wanted();
     let mut rows = Vec::new();
     let mut model_ids: Vec<String> = Vec::new();
     for (actor, counterpart) in &wanted {
@@ -184,12 +231,7 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
             eprintln!("stance: no articles for {name} in this date range");
         }
     }
-    let params = TrendParams::default()
-        .bucket(bucket)
-        .min_stories(a.min_articles)
-        .span(from.unwrap_or(lo), to.unwrap_or(hi))
-        .check()
-        .context("the trend's settings")?;
+    let params = a.params(&settings, lo, hi)?;
     let analyses = rows
         .into_iter()
         .map(|(name, r)| analyse(&name, r, &params).with_context(|| format!("analysing {name}")))
@@ -199,17 +241,24 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         params,
         model_ids,
         bucket,
+        from_aggregates: false,
     })
 }
 
 /// The chart spec for a set of analyses.
 pub(crate) fn chart_spec(an: &Analysed) -> ChartSpec {
     let series = series_of(&an.analyses);
-    ChartSpec::new(
-        &chart::title(&series, an.bucket),
-        &an.params,
-        &format!("Model: {}.", an.model_ids.join(", ")),
-    )
+    let models = if an.model_ids.is_empty() {
+        "Model: not recorded with the aggregates.".to_string()
+    } else {
+        format!("Model: {}.", an.model_ids.join(", "))
+    };
+    let spec = ChartSpec::new(&chart::title(&series, an.bucket), &an.params, &models);
+    if an.from_aggregates {
+        spec.from_aggregates()
+    } else {
+        spec
+    }
 }
 
 /// The chart series of a set of analyses.
@@ -234,15 +283,19 @@ pub fn run(args: TrendArgs) -> Result<()> {
         Some("svg") => false,
         _ => bail!("--out {} must end in .png or .svg", args.out.display()),
     };
-    let db = db_path(args.series.db.as_deref());
-    if !db.exists() {
-        bail!(
-            "no store at {}: run `stance ingest FILE...` first (or give --db / STANCE_DB)",
-            db.display()
-        );
-    }
-    let store = open_store(&db)?;
-    let an = analyse_series(&store, &db, &args.series)?;
+    let an = if args.series.aggregates.is_empty() {
+        let db = db_path(args.series.db.as_deref());
+        if !db.exists() {
+            bail!(
+                "no store at {}: run `stance ingest FILE...` first (or give --db / STANCE_DB)",
+                db.display()
+            );
+        }
+        let store = open_store(&db)?;
+        analyse_series(&store, &db, &args.series)?
+    } else {
+        aggregates::analyse(&args.series.aggregates, &args.series)?
+    };
     let spec = chart_spec(&an);
     let series = series_of(&an.analyses);
     let bytes = if png {

@@ -33,6 +33,8 @@ pub struct ChartSpec {
     pub note: String,
     /// Size in pixels (default 1400 × 820).
     pub size: (u32, u32),
+    /// The trends come from period aggregates (their intervals are normal, not bootstrap).
+    pub from_aggregates: bool,
 }
 
 impl ChartSpec {
@@ -43,20 +45,36 @@ impl ChartSpec {
             params: params.clone(),
             note: note.to_string(),
             size: (1400, 820),
+            from_aggregates: false,
         }
+    }
+
+    /// Marks the trends as drawn from period aggregates, which the notes then describe.
+    pub fn from_aggregates(mut self) -> ChartSpec {
+        self.from_aggregates = true;
+        self
     }
 
     /// The method notes printed under the chart (and reused in CSV and reports).
     pub fn method_notes(&self) -> Vec<String> {
         let p = &self.params;
-        let mut notes = vec![
+        let first = if self.from_aggregates {
+            format!(
+                "Mean of distinct stories per {} from period aggregates (stories counted where the aggregates were computed); band: {:.0}% normal interval, mean ± z·sd/√stories.",
+                p.bucket.as_str(),
+                p.level * 100.0,
+            )
+        } else {
             format!(
                 "Mean of distinct stories per {} (near-duplicate copies averaged, counted once); band: {:.0}% percentile bootstrap interval ({} resamples, fixed seed {}).",
                 p.bucket.as_str(),
                 p.level * 100.0,
                 p.resamples,
                 p.seed
-            ),
+            )
+        };
+        let mut notes = vec![
+            first,
             format!(
                 "Hollow markers: fewer than {} stories, no interval. Dashed: rolling mean over {} periods. Vertical lines: change points (binary segmentation, BIC-style penalty).",
                 p.min_stories, p.rolling

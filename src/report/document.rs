@@ -138,6 +138,9 @@ pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
         }
         for m in &a.movers {
             let _ = writeln!(s, "#### {}\n", shift_heading(a, m));
+            if a.from_aggregates {
+                let _ = writeln!(s, "{AGGREGATE_STORIES}");
+            }
             for st in &m.stories {
                 let art = &st.article;
                 let link = match art.url.as_deref() {
@@ -170,7 +173,9 @@ pub fn markdown(meta: &ReportMeta, analyses: &[SeriesAnalysis]) -> String {
             s.push('\n');
         }
         let _ = writeln!(s, "### Near-duplicate clusters\n");
-        if a.clusters.is_empty() {
+        if a.from_aggregates {
+            let _ = writeln!(s, "{AGGREGATE_CLUSTERS}\n");
+        } else if a.clusters.is_empty() {
             let _ = writeln!(s, "{NO_CLUSTER}\n");
         } else {
             let _ = writeln!(s, "{CLUSTER_NOTE}\n");
@@ -210,20 +215,37 @@ const PERIOD_COLUMNS: [&str; 6] = [
 const CLUSTER_COLUMNS: [&str; 5] = ["First seen", "Story", "Copies", "Outlets", "Story score"];
 const NO_SHIFT: &str = "No change point passed the penalty: the level is steady within the noise.";
 const NO_CLUSTER: &str = "None: every article is a distinct story.";
+const AGGREGATE_STORIES: &str = "Drawn from period aggregates: the stories behind this shift are not at hand (ingest the scored articles into a store to list them with their evidence).";
+const AGGREGATE_CLUSTERS: &str =
+    "Not at hand: the period aggregates counted each story once where they were computed.";
 const CLUSTER_NOTE: &str =
     "Each cluster counts as one story (the mean of its copies) in every figure above.";
 
 /// The sentence under a series' heading: articles, stories, clusters, change points.
 fn counts_sentence(a: &SeriesAnalysis) -> String {
-    let total_articles: usize = a.trend.periods.iter().map(|p| p.articles).sum();
+    let (articles, stories) = totals(a);
+    let clusters = if a.from_aggregates {
+        String::new()
+    } else {
+        format!(
+            "{} near-duplicate cluster{} with copies, ",
+            a.clusters.len(),
+            if a.clusters.len() == 1 { "" } else { "s" }
+        )
+    };
     format!(
-        "{} articles, {} distinct stories, {} near-duplicate cluster{} with copies, {} change point{}.",
-        total_articles,
-        a.trend.stories.len(),
-        a.clusters.len(),
-        if a.clusters.len() == 1 { "" } else { "s" },
+        "{articles} articles, {stories} distinct stories, {clusters}{} change point{}.",
         a.trend.shifts.len(),
         if a.trend.shifts.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// Articles and distinct stories over every period of a series.
+fn totals(a: &SeriesAnalysis) -> (usize, usize) {
+    let p = &a.trend.periods;
+    (
+        p.iter().map(|p| p.articles).sum(),
+        p.iter().map(|p| p.stories).sum(),
     )
 }
 
@@ -407,6 +429,10 @@ pub fn html(meta: &ReportMeta, analyses: &[SeriesAnalysis], svg: &str) -> String
         }
         for m in &a.movers {
             let _ = writeln!(b, "<h4>{}</h4>", escape(&shift_heading(a, m)));
+            if a.from_aggregates {
+                let _ = writeln!(b, "<p>{}</p>", escape(AGGREGATE_STORIES));
+                continue;
+            }
             b.push_str("<ul>\n");
             for st in &m.stories {
                 let art = &st.article;
@@ -441,7 +467,9 @@ pub fn html(meta: &ReportMeta, analyses: &[SeriesAnalysis], svg: &str) -> String
             b.push_str("</ul>\n");
         }
         b.push_str("<h3>Near-duplicate clusters</h3>\n");
-        if a.clusters.is_empty() {
+        if a.from_aggregates {
+            let _ = writeln!(b, "<p>{}</p>", escape(AGGREGATE_CLUSTERS));
+        } else if a.clusters.is_empty() {
             let _ = writeln!(b, "<p>{}</p>", escape(NO_CLUSTER));
         } else {
             let _ = writeln!(b, "<p>{}</p>", escape(CLUSTER_NOTE));
@@ -538,15 +566,20 @@ fn left_out(n: usize) -> String {
 pub fn text_summary(analyses: &[SeriesAnalysis]) -> String {
     let mut s = String::new();
     for a in analyses {
-        let articles: usize = a.trend.periods.iter().map(|p| p.articles).sum();
+        let (articles, stories) = totals(a);
         let _ = writeln!(
             s,
-            "{}: {} articles, {} distinct stories, {} periods, {} change point(s)",
+            "{}: {} articles, {} distinct stories, {} periods, {} change point(s){}",
             a.name,
             articles,
-            a.trend.stories.len(),
+            stories,
             a.trend.periods.len(),
-            a.trend.shifts.len()
+            a.trend.shifts.len(),
+            if a.from_aggregates {
+                " (from period aggregates)"
+            } else {
+                ""
+            }
         );
         if a.unmentioned > 0 {
             let _ = writeln!(s, "  {}", left_out(a.unmentioned));

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use crate::article::{Evidence, Label};
 use crate::error::Result;
 use crate::store::ScoredArticle;
-use trend::{Observation, Shift, Trend, ValidTrendParams};
+use trend::{Observation, PeriodAggregate, Shift, Trend, ValidTrendParams};
 
 /// Stories listed per shift in "what moved the line".
 pub const MOVERS_PER_SHIFT: usize = 3;
@@ -40,6 +40,9 @@ pub struct SeriesAnalysis {
     pub movers: Vec<Movers>,
     /// Clusters with more than one copy, largest first.
     pub clusters: Vec<Cluster>,
+    /// Drawn from period aggregates computed elsewhere: no articles, stories or clusters at
+    /// hand, only the figures per period.
+    pub from_aggregates: bool,
 }
 
 /// The stories that contributed most to one shift.
@@ -180,6 +183,40 @@ pub fn analyse(
         trend,
         movers,
         clusters,
+        from_aggregates: false,
+    })
+}
+
+/// Analyses one series given as period aggregates (a Dask job's monthly figures, say): its
+/// trend by [`trend::trend_from_aggregates`], its shifts without the stories behind them
+/// (none are at hand), no clusters. `unmentioned` is the count of articles the aggregates say
+/// were left out.
+///
+/// # Errors
+/// What [`trend::trend_from_aggregates`] fails with.
+pub fn analyse_aggregates(
+    name: &str,
+    rows: &[PeriodAggregate],
+    unmentioned: usize,
+    params: &ValidTrendParams,
+) -> Result<SeriesAnalysis> {
+    let trend = trend::trend_from_aggregates(rows, params)?;
+    let movers = trend
+        .shifts
+        .iter()
+        .map(|shift| Movers {
+            shift: shift.clone(),
+            stories: Vec::new(),
+        })
+        .collect();
+    Ok(SeriesAnalysis {
+        name: name.to_string(),
+        articles: Vec::new(),
+        unmentioned,
+        trend,
+        movers,
+        clusters: Vec::new(),
+        from_aggregates: true,
     })
 }
 

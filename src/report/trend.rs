@@ -383,47 +383,219 @@ pub fn trend(obs: &[Observation], params: &ValidTrendParams) -> Result<Trend> {
         scores[st.period].push(st.score);
         articles[st.period] += st.articles.len();
     }
-    let mut periods: Vec<Period> = starts
+    let moments: Vec<Option<Moments>> = scores
         .iter()
         .enumerate()
-        .map(|(i, &start)| {
-            let v = &scores[i];
-            let thin = !v.is_empty() && v.len() < params.min_stories.max(1);
-            let interval = if v.is_empty() || thin {
-                None
-            } else {
-                bootstrap_interval(
-                    v,
-                    params.resamples,
-                    params.level,
-                    params.seed ^ splitmix64(start.num_days_from_ce() as u64),
-                )
-            };
-            Period {
-                start,
-                label: bucket.label(start),
-                articles: articles[i],
-                stories: v.len(),
-                mean: mean(v),
-                interval,
-                thin,
-                rolling: None,
-            }
+        .map(|(i, v)| (!v.is_empty()).then(|| Moments::of(i, v)))
+        .collect();
+    let intervals = starts
+        .iter()
+        .zip(&scores)
+        .map(|(start, v)| {
+            // Thin periods get no interval: no resamples drawn for them.
+            (v.len() >= params.min_stories.max(1))
+                .then(|| {
+                    bootstrap_interval(
+                        v,
+                        params.resamples,
+                        params.level,
+                        params.seed ^ splitmix64(start.num_days_from_ce() as u64),
+                    )
+                })
+                .flatten()
         })
         .collect();
-    let w = params.rolling.max(1);
-    for i in 0..periods.len() {
-        let lo = (i + 1).saturating_sub(w);
-        let window: Vec<f64> = scores[lo..=i].iter().flatten().copied().collect();
-        periods[i].rolling = mean(&window);
-    }
-    let seq: Vec<(usize, f64)> = stories.iter().map(|s| (s.period, s.score)).collect();
-    let shifts = change_points(&seq, params.min_stories.max(1));
+    let (periods, shifts) = periods_and_shifts(&starts, &articles, &moments, intervals, params);
     Ok(Trend {
         periods,
         stories,
         shifts,
     })
+}
+
+/// What is known of one period of a trend computed elsewhere (a Dask job's monthly figures):
+/// its stories' count, mean and spread, without the stories themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodAggregate {
+    /// First day of the period (as [`Bucket::start`] gives it).
+    pub start: NaiveDate,
+    /// Articles naming the counterpart, copies included.
+    pub articles: usize,
+    /// Distinct stories among them.
+    pub stories: usize,
+    /// Mean of the story scores (unused when there are no stories).
+    pub mean: f64,
+    /// Sum of the squared deviations of the story scores from their mean (0 for one story).
+    pub m2: f64,
+}
+
+/// The trend of periods aggregated elsewhere, by the same methods as [`trend`] where the
+/// aggregates allow: the mean, the rolling mean and the change points are exactly those of the
+/// stories behind them; the interval is the normal one, `mean ± z · sd / √n` with the stories'
+/// standard deviation (the percentile bootstrap converges to it as stories grow). Several rows
+/// of one period (one per actor, say) are pooled. The trend lists no stories.
+///
+/// # Errors
+/// [`Error::InvalidParams`] for a start that is not the first day of a period of
+/// `params.bucket`, fewer articles than stories, a mean outside [-1, 1] or a spread that is
+/// negative or not finite, and for dates as [`trend`] rejects them.
+pub fn trend_from_aggregates(rows: &[PeriodAggregate], params: &ValidTrendParams) -> Result<Trend> {
+    let bucket = params.bucket;
+    for r in rows {
+        let bad = |m: String| Err(Error::InvalidParams(format!("period {}: {m}", r.start)));
+        if bucket.start(r.start) != r.start {
+            return bad(format!("not the first day of a {}", bucket.as_str()));
+        }
+        if r.articles < r.stories {
+            return bad(format!(
+                "{} stories but {} articles (a story has at least one)",
+                r.stories, r.articles
+            ));
+        }
+        if r.stories > 0 && !(-1.0..=1.0).contains(&r.mean) {
+            return bad(format!("mean score {} is outside [-1, 1]", r.mean));
+        }
+        if !(r.m2.is_finite() && r.m2 >= 0.0) {
+            return bad(format!(
+                "spread {} is not a finite, non-negative number",
+                r.m2
+            ));
+        }
+    }
+    let dates = rows.iter().map(|r| r.start);
+    let (first, last) = match (params.span, dates.clone().min(), dates.max()) {
+        (Some(span), _, _) => span,
+        (None, Some(f), Some(l)) => {
+            check_dates(f, l, bucket)?;
+            (f, l)
+        }
+        _ => return Ok(Trend::default()),
+    };
+    let mut starts = Vec::new();
+    let mut s = bucket.start(first);
+    while s <= last {
+        starts.push(s);
+        s = bucket.next(s);
+    }
+    let mut articles = vec![0usize; starts.len()];
+    let mut moments: Vec<Option<Moments>> = vec![None; starts.len()];
+    for r in rows.iter().filter(|r| r.start >= starts[0] && r.start < s) {
+        let i = starts.partition_point(|&p| p <= r.start) - 1;
+        articles[i] += r.articles;
+        if r.stories > 0 {
+            let m = Moments::from_summary(i, r.stories, r.mean, r.m2);
+            moments[i] = Some(moments[i].map_or(m, |old| old.pooled(&m)));
+        }
+    }
+    let z = normal_quantile(0.5 + params.level / 2.0);
+    let intervals = moments
+        .iter()
+        .map(|m| {
+            m.map(|m| {
+                let mean = m.sum / m.n as f64;
+                let half = z * m.m2.sqrt() / m.n as f64;
+                (mean - half, mean + half)
+            })
+        })
+        .collect();
+    let (periods, shifts) = periods_and_shifts(&starts, &articles, &moments, intervals, params);
+    Ok(Trend {
+        periods,
+        stories: Vec::new(),
+        shifts,
+    })
+}
+
+/// The periods (mean, interval unless thin, rolling mean) and change points of per-period
+/// articles and story moments; `intervals` are given per period.
+fn periods_and_shifts(
+    starts: &[NaiveDate],
+    articles: &[usize],
+    moments: &[Option<Moments>],
+    intervals: Vec<Option<(f64, f64)>>,
+    params: &ValidTrendParams,
+) -> (Vec<Period>, Vec<Shift>) {
+    let min_stories = params.min_stories.max(1);
+    let w = params.rolling.max(1);
+    let periods = starts
+        .iter()
+        .zip(intervals)
+        .enumerate()
+        .map(|(i, (&start, interval))| {
+            let stories = moments[i].map_or(0, |m| m.n);
+            let thin = stories > 0 && stories < min_stories;
+            let window = moments[(i + 1).saturating_sub(w)..=i].iter().flatten();
+            let (n, sum) = window.fold((0, 0.0), |(n, s), m| (n + m.n, s + m.sum));
+            Period {
+                start,
+                label: params.bucket.label(start),
+                articles: articles[i],
+                stories,
+                mean: moments[i].map(|m| m.sum / m.n as f64),
+                interval: if thin { None } else { interval },
+                thin,
+                rolling: (n > 0).then(|| sum / n as f64),
+            }
+        })
+        .collect();
+    let groups: Vec<Moments> = moments.iter().flatten().copied().collect();
+    (periods, change_points_of(&groups, min_stories))
+}
+
+/// What the trend keeps of one period's story scores: enough for the mean, the rolling mean
+/// and the change points (but not the bootstrap, which needs the scores).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Moments {
+    /// Index of the period.
+    period: usize,
+    /// Stories.
+    n: usize,
+    /// Sum of their scores.
+    sum: f64,
+    /// Sum of their squares.
+    sq: f64,
+    /// Sum of squared deviations from their mean.
+    m2: f64,
+}
+
+impl Moments {
+    /// The moments of some values (at least one).
+    fn of(period: usize, values: &[f64]) -> Moments {
+        let sum: f64 = values.iter().sum();
+        let mean = sum / values.len() as f64;
+        Moments {
+            period,
+            n: values.len(),
+            sum,
+            sq: values.iter().map(|x| x * x).sum(),
+            m2: values.iter().map(|x| (x - mean).powi(2)).sum(),
+        }
+    }
+
+    /// The moments of `n` (at least one) values with this mean and spread.
+    fn from_summary(period: usize, n: usize, mean: f64, m2: f64) -> Moments {
+        let sum = mean * n as f64;
+        Moments {
+            period,
+            n,
+            sum,
+            sq: m2 + sum * mean,
+            m2,
+        }
+    }
+
+    /// The moments of both sets of values together.
+    fn pooled(&self, o: &Moments) -> Moments {
+        let (n1, n2) = (self.n as f64, o.n as f64);
+        let delta = o.sum / n2 - self.sum / n1;
+        Moments {
+            period: self.period,
+            n: self.n + o.n,
+            sum: self.sum + o.sum,
+            sq: self.sq + o.sq,
+            m2: self.m2 + o.m2 + delta * delta * n1 * n2 / (n1 + n2),
+        }
+    }
 }
 
 /// The arithmetic mean; `None` for no values.
@@ -465,17 +637,27 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// segmentation with a `3 σ² ln n` penalty (see the module docs). Each side of a split keeps
 /// at least `min_stories` values and two distinct periods.
 pub fn change_points(seq: &[(usize, f64)], min_stories: usize) -> Vec<Shift> {
-    let n = seq.len();
+    let groups: Vec<Moments> = seq
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|g| Moments::of(g[0].0, &g.iter().map(|x| x.1).collect::<Vec<_>>()))
+        .collect();
+    change_points_of(&groups, min_stories)
+}
+
+/// [`change_points`] of the periods' moments (non-empty periods in order): splits fall only
+/// between periods, so the sums per period are all the segmentation needs.
+fn change_points_of(groups: &[Moments], min_stories: usize) -> Vec<Shift> {
+    let n: usize = groups.iter().map(|g| g.n).sum();
     if n < 2 * min_stories.max(2) {
         return Vec::new();
     }
-    let sigma2 = pooled_within_variance(seq).max(1e-4);
+    let sigma2 = pooled_within_variance(groups).max(1e-4);
     let penalty = 3.0 * sigma2 * (n as f64).ln();
+    let pre = Prefix::new(groups);
     let mut cuts = Vec::new();
     split(
-        seq,
-        &Prefix::new(seq),
-        (0, n),
+        &pre,
+        (0, groups.len()),
         min_stories.max(1),
         penalty,
         &mut cuts,
@@ -483,73 +665,66 @@ pub fn change_points(seq: &[(usize, f64)], min_stories: usize) -> Vec<Shift> {
     cuts.sort_unstable();
     let mut bounds = vec![0];
     bounds.extend(&cuts);
-    bounds.push(n);
-    let seg_mean = |a: usize, b: usize| seq[a..b].iter().map(|x| x.1).sum::<f64>() / (b - a) as f64;
+    bounds.push(groups.len());
     (1..bounds.len() - 1)
         .map(|k| Shift {
-            period: seq[bounds[k]].0,
-            before: seg_mean(bounds[k - 1], bounds[k]),
-            after: seg_mean(bounds[k], bounds[k + 1]),
-            until: if bounds[k + 1] == n {
-                seq[n - 1].0 + 1
-            } else {
-                seq[bounds[k + 1]].0
+            period: groups[bounds[k]].period,
+            before: pre.mean(bounds[k - 1], bounds[k]),
+            after: pre.mean(bounds[k], bounds[k + 1]),
+            until: match groups.get(bounds[k + 1]) {
+                Some(g) => g.period,
+                None => groups[groups.len() - 1].period + 1,
             },
         })
         .collect()
 }
 
-/// Prefix sums that make each candidate split O(1): values, squares and period boundaries.
+/// Prefix sums over the periods that make each candidate split O(1): counts, values and
+/// squares.
 struct Prefix {
+    n: Vec<usize>,
     sum: Vec<f64>,
     sq: Vec<f64>,
-    /// `starts[i]`: how many of the first `i` values begin a new period.
-    starts: Vec<usize>,
 }
 
 impl Prefix {
-    fn new(seq: &[(usize, f64)]) -> Prefix {
+    fn new(groups: &[Moments]) -> Prefix {
         let mut p = Prefix {
+            n: vec![0],
             sum: vec![0.0],
             sq: vec![0.0],
-            starts: vec![0],
         };
-        for (i, &(period, x)) in seq.iter().enumerate() {
-            p.sum.push(p.sum[i] + x);
-            p.sq.push(p.sq[i] + x * x);
-            let new = i == 0 || seq[i - 1].0 != period;
-            p.starts.push(p.starts[i] + usize::from(new));
+        for (i, g) in groups.iter().enumerate() {
+            p.n.push(p.n[i] + g.n);
+            p.sum.push(p.sum[i] + g.sum);
+            p.sq.push(p.sq[i] + g.sq);
         }
         p
     }
 
+    /// Values in periods `a..b`.
+    fn count(&self, a: usize, b: usize) -> usize {
+        self.n[b] - self.n[a]
+    }
+
+    fn mean(&self, a: usize, b: usize) -> f64 {
+        (self.sum[b] - self.sum[a]) / self.count(a, b) as f64
+    }
+
     fn sse(&self, a: usize, b: usize) -> f64 {
-        let n = (b - a) as f64;
+        let n = self.count(a, b) as f64;
         let s = self.sum[b] - self.sum[a];
         ((self.sq[b] - self.sq[a]) - s * s / n).max(0.0)
     }
-
-    /// Distinct periods among values `a..b` (the value at `a` always opens one).
-    fn periods(&self, a: usize, b: usize) -> usize {
-        1 + self.starts[b] - self.starts[a + 1]
-    }
 }
 
-fn split(
-    seq: &[(usize, f64)],
-    pre: &Prefix,
-    (a, b): (usize, usize),
-    min: usize,
-    penalty: f64,
-    cuts: &mut Vec<usize>,
-) {
+/// Splits periods `a..b` where the gain is largest, if it passes the penalty, and recurses;
+/// each side keeps at least two periods and `min` values.
+fn split(pre: &Prefix, (a, b): (usize, usize), min: usize, penalty: f64, cuts: &mut Vec<usize>) {
     let total = pre.sse(a, b);
     let mut best: Option<(f64, usize)> = None;
-    for c in a + min..=b.saturating_sub(min) {
-        if c == a || c == b || seq[c].0 == seq[c - 1].0 {
-            continue; // split only between periods
-        }
-        if pre.periods(a, c) < 2 || pre.periods(c, b) < 2 {
+    for c in a + 2..=b.saturating_sub(2) {
+        if pre.count(a, c) < min || pre.count(c, b) < min {
             continue;
         }
         let gain = total - pre.sse(a, c) - pre.sse(c, b);
@@ -560,31 +735,75 @@ fn split(
     if let Some((gain, c)) = best {
         if gain > penalty {
             cuts.push(c);
-            split(seq, pre, (a, c), min, penalty, cuts);
-            split(seq, pre, (c, b), min, penalty, cuts);
+            split(pre, (a, c), min, penalty, cuts);
+            split(pre, (c, b), min, penalty, cuts);
         }
     }
 }
 
 /// Variance of values around their own period's mean, pooled over periods; falls back to
 /// the overall variance when fewer than two degrees of freedom are available.
-fn pooled_within_variance(seq: &[(usize, f64)]) -> f64 {
-    let mut groups: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    for &(p, x) in seq {
-        groups.entry(p).or_default().push(x);
-    }
-    let (mut ss, mut df) = (0.0, 0usize);
-    for v in groups.values() {
-        let m = v.iter().sum::<f64>() / v.len() as f64;
-        ss += v.iter().map(|x| (x - m).powi(2)).sum::<f64>();
-        df += v.len() - 1;
-    }
+fn pooled_within_variance(groups: &[Moments]) -> f64 {
+    let ss: f64 = groups.iter().map(|g| g.m2).sum();
+    let df: usize = groups.iter().map(|g| g.n - 1).sum();
     if df >= 2 {
         return ss / df as f64;
     }
-    let all: Vec<f64> = seq.iter().map(|x| x.1).collect();
-    let m = all.iter().sum::<f64>() / all.len() as f64;
-    all.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (all.len().max(2) - 1) as f64
+    let all = groups
+        .iter()
+        .copied()
+        .reduce(|a, b| a.pooled(&b))
+        .expect("at least one period");
+    all.m2 / (all.n.max(2) - 1) as f64
+}
+
+/// The standard normal quantile: the `x` with `P(Z ≤ x) = p`, for `p` strictly between 0 and
+/// 1 (Acklam's rational approximation, relative error below 1.2e-9).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.38357751867269e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    const LOW: f64 = 0.02425;
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
 }
 
 #[cfg(test)]
@@ -788,6 +1007,166 @@ mod tests {
         }
     }
 
+    /// The aggregates a job elsewhere would compute of a trend's stories: per period, the
+    /// articles, the stories, their mean and their spread, by the textbook two-pass formula.
+    fn aggregates_of(t: &Trend) -> Vec<PeriodAggregate> {
+        t.periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let v: Vec<f64> = t
+                    .stories
+                    .iter()
+                    .filter(|s| s.period == i)
+                    .map(|s| s.score)
+                    .collect();
+                let mean = mean(&v).unwrap_or(0.0);
+                PeriodAggregate {
+                    start: p.start,
+                    articles: p.articles,
+                    stories: v.len(),
+                    mean,
+                    m2: v.iter().map(|x| (x - mean).powi(2)).sum(),
+                }
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn normal_quantiles_match_the_tables() {
+        for (p, z) in [
+            (0.5, 0.0),
+            (0.975, 1.959_963_985),
+            (0.995, 2.575_829_304),
+            (0.84134474607, 1.0),
+            (0.001, -3.090_232_306),
+            (0.02, -2.053_748_911),
+        ] {
+            assert!(
+                (normal_quantile(p) - z).abs() < 1e-7,
+                "{p}: {}",
+                normal_quantile(p)
+            );
+        }
+    }
+
+    #[test]
+    fn aggregates_give_the_stories_trend_with_a_normal_interval() {
+        // Four months of ten stories each, the level dropping after the second.
+        let mut o = Vec::new();
+        for (m, level) in [(1, 0.4), (2, 0.5), (3, -0.4), (4, -0.5)] {
+            for k in 0..10 {
+                let score = level + ((m * 10 + k) as f64 * 0.7).sin() * 0.1;
+                let id = format!("{m}-{k}");
+                let date = format!("2025-{m:02}-{:02}", k + 1);
+                o.push(obs(&id, &date, &id, score));
+            }
+        }
+        o.push(obs("copy", "2025-01-20", "1-0", 0.4)); // a copy: two articles, one story
+        let params = TrendParams::default().check().unwrap();
+        let t = trend(&o, &params).unwrap();
+        let a = trend_from_aggregates(&aggregates_of(&t), &params).unwrap();
+        assert!(a.stories.is_empty());
+        assert_eq!(a.periods.len(), 4);
+        assert_eq!(a.shifts.len(), 1);
+        assert_eq!(a.shifts[0].period, t.shifts[0].period);
+        assert!(close(a.shifts[0].before, t.shifts[0].before));
+        assert!(close(a.shifts[0].after, t.shifts[0].after));
+        for (i, (p, q)) in a.periods.iter().zip(&t.periods).enumerate() {
+            assert_eq!(
+                (p.start, p.articles, p.stories),
+                (q.start, q.articles, q.stories)
+            );
+            assert!(close(p.mean.unwrap(), q.mean.unwrap()));
+            assert!(close(p.rolling.unwrap(), q.rolling.unwrap()));
+            // Hand computed: mean ± 1.96 · sqrt(m2 / n) / sqrt(n).
+            let m = p.mean.unwrap();
+            let v: Vec<f64> = t
+                .stories
+                .iter()
+                .filter(|s| s.period == i)
+                .map(|s| s.score)
+                .collect();
+            let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            let (lo, hi) = p.interval.unwrap();
+            assert!(close(hi - m, 1.959_963_985 * sd / (v.len() as f64).sqrt()));
+            assert!(close(m - lo, hi - m));
+            // The bootstrap's interval is near it with ten stories.
+            let (blo, bhi) = q.interval.unwrap();
+            assert!(
+                (blo - lo).abs() < 0.02 && (bhi - hi).abs() < 0.02,
+                "{p:?} {q:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_of_one_period_are_pooled_and_thin_periods_marked() {
+        let d1 = d("2025-01-01");
+        let row = |stories: usize, mean: f64, m2: f64| PeriodAggregate {
+            start: d1,
+            articles: stories + 1,
+            stories,
+            mean,
+            m2,
+        };
+        // {0.2, 0.4} and {-0.3}: together mean 0.1, spread 0.02 + 0 + 2·1/3·(0.3+0.3)² = 0.26.
+        let params = TrendParams::default().min_stories(4).check().unwrap();
+        let t = trend_from_aggregates(&[row(2, 0.3, 0.02), row(1, -0.3, 0.0)], &params).unwrap();
+        let p = &t.periods[0];
+        assert_eq!((p.articles, p.stories), (5, 3));
+        assert!(close(p.mean.unwrap(), 0.1));
+        assert!(p.thin && p.interval.is_none());
+        let params = TrendParams::default().min_stories(3).check().unwrap();
+        let t = trend_from_aggregates(&[row(2, 0.3, 0.02), row(1, -0.3, 0.0)], &params).unwrap();
+        let (lo, hi) = t.periods[0].interval.unwrap();
+        assert!(close(
+            hi - 0.1,
+            1.959_963_985 * (0.26f64 / 3.0).sqrt() / 3f64.sqrt()
+        ));
+        assert!(close(0.1 - lo, hi - 0.1));
+        // No stories: the articles are counted, no mean.
+        let t = trend_from_aggregates(&[row(0, 0.0, 0.0)], &params).unwrap();
+        assert_eq!((t.periods[0].articles, t.periods[0].mean), (1, None));
+    }
+
+    #[test]
+    fn aggregates_that_cannot_be_are_refused() {
+        let params = TrendParams::default().check().unwrap();
+        let row = |start: &str, articles, stories, mean, m2| PeriodAggregate {
+            start: d(start),
+            articles,
+            stories,
+            mean,
+            m2,
+        };
+        for bad in [
+            row("2025-01-02", 3, 3, 0.0, 0.1),
+            row("2025-01-01", 2, 3, 0.0, 0.1),
+            row("2025-01-01", 3, 3, 1.5, 0.1),
+            row("2025-01-01", 3, 3, f64::NAN, 0.1),
+            row("2025-01-01", 3, 3, 0.0, -0.1),
+            row("2025-01-01", 3, 3, 0.0, f64::INFINITY),
+            row("0999-01-01", 3, 3, 0.0, 0.1),
+        ] {
+            assert!(
+                matches!(
+                    trend_from_aggregates(std::slice::from_ref(&bad), &params),
+                    Err(Error::InvalidParams(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            trend_from_aggregates(&[], &params).unwrap(),
+            Trend::default()
+        );
+    }
+
     proptest::proptest! {
         /// Any dates and settings: `check` and `trend` return, never panic, and a trend that is
         /// made covers every story's date.
@@ -825,6 +1204,42 @@ mod tests {
                     }
                 }
             }
+        }
+
+        /// Any stories: the trend of their aggregates has the same periods, means, rolling
+        /// means and change points as theirs.
+        #[test]
+        fn aggregates_keep_the_trend(
+            stories in proptest::collection::vec((0..400i64, -1.0f64..=1.0), 0..60),
+            bucket in 0..3usize,
+            min_stories in 1..5usize,
+        ) {
+            let o: Vec<Observation> = stories
+                .iter()
+                .enumerate()
+                .map(|(i, &(day, score))| {
+                    let date = d("2024-01-01") + chrono::Days::new(day as u64);
+                    Observation { id: format!("a{i}"), date, cluster: format!("a{i}"), score }
+                })
+                .collect();
+            let params = TrendParams {
+                bucket: [Bucket::Day, Bucket::Week, Bucket::Month][bucket],
+                min_stories,
+                resamples: 20,
+                ..TrendParams::default()
+            }
+            .check()
+            .unwrap();
+            let t = trend(&o, &params).unwrap();
+            let a = trend_from_aggregates(&aggregates_of(&t), &params).unwrap();
+            proptest::prop_assert_eq!(a.periods.len(), t.periods.len());
+            for (p, q) in a.periods.iter().zip(&t.periods) {
+                proptest::prop_assert_eq!((p.stories, p.thin), (q.stories, q.thin));
+                proptest::prop_assert!(p.mean.zip(q.mean).is_none_or(|(x, y)| close(x, y)));
+                proptest::prop_assert!(p.rolling.zip(q.rolling).is_none_or(|(x, y)| close(x, y)));
+            }
+            let periods = |t: &Trend| t.shifts.iter().map(|s| (s.period, s.until)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(periods(&a), periods(&t));
         }
     }
 }
