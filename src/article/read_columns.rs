@@ -101,18 +101,18 @@ fn read_csv(path: &Path, file: File, columns: &[(&str, bool)]) -> Result<Vec<Tab
     let line_at = |byte: u64| {
         let blank = bytes[byte as usize..]
             .iter()
-            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .take_while(|&&b| b == b'\n')
             .count();
         1 + memchr::memchr_iter(b'\n', &bytes[..byte as usize + blank]).count()
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .flexible(false)
+        .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(&bytes[..]);
     let header = reader
         .byte_headers()
-        .map_err(|e| csv_error(path, e))?
+        .map_err(|e| csv_error(path, e, |p| line_at(p.byte())))?
         .clone();
     let mut have = Vec::with_capacity(header.len());
     for (i, h) in header.iter().enumerate() {
@@ -132,11 +132,23 @@ fn read_csv(path: &Path, file: File, columns: &[(&str, bool)]) -> Result<Vec<Tab
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
+        .map_err(|e| csv_error(path, e, |p| line_at(p.byte())))?
     {
         let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
             continue; // a blank line
+        }
+        if record.len() != header.len() {
+            return Err(Error::BadRow {
+                path: path.to_path_buf(),
+                row: line,
+                message: format!(
+                    "the record has {} fields; the header has {}",
+                    record.len(),
+                    header.len()
+                ),
+                source: None,
+            });
         }
         if rows.len() == MAX_TABLE_ROWS {
             return Err(too_many(path, line));

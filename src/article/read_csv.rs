@@ -2,21 +2,82 @@
 //! fields may hold commas, quotes and line breaks), and every record must have as many fields
 //! as the header. Errors name the file and the line the record starts on.
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::columns::{article_from_cells, missing_column_message, Cells, Columns, FIELDS};
 use super::{Article, MAX_LINE_BYTES};
 use crate::error::{Error, Result};
 
+/// What the CSV reader has read and not yet passed: enough to tell the line a record starts
+/// on from its byte offset. The reader's own line count leaves out the blank lines it skips,
+/// and the offset it gives a record is where those begin.
+#[derive(Default)]
+struct Seen {
+    /// Chunks as read, from the oldest a record may still start in: `(offset, bytes)`.
+    chunks: VecDeque<(u64, Vec<u8>)>,
+    /// Line ends in the chunks already let go.
+    newlines: usize,
+}
+
+impl Seen {
+    /// The line of the first byte at or after `byte` that does not end a line; chunks before
+    /// `byte` are let go (records come in order).
+    fn line_at(&mut self, byte: u64) -> usize {
+        while let Some((start, bytes)) = self.chunks.front() {
+            if start + bytes.len() as u64 > byte {
+                break;
+            }
+            self.newlines += memchr::memchr_iter(b'\n', bytes).count();
+            self.chunks.pop_front();
+        }
+        let mut line = 1 + self.newlines;
+        for (start, bytes) in &self.chunks {
+            let from = byte.saturating_sub(*start).min(bytes.len() as u64) as usize;
+            line += memchr::memchr_iter(b'\n', &bytes[..from]).count();
+            for &b in &bytes[from..] {
+                match b {
+                    b'\n' => line += 1,
+                    _ => return line,
+                }
+            }
+        }
+        line
+    }
+}
+
+/// The input, keeping a copy of what the reader reads in [`Seen`].
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    seen: Arc<Mutex<Seen>>,
+    at: u64,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.chunks.push_back((self.at, buf[..n].to_vec()));
+            self.at += n as u64;
+        }
+        Ok(n)
+    }
+}
+
 /// A CSV file's records as articles, in file order.
 pub(super) struct CsvRows {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<Counting>,
+    seen: Arc<Mutex<Seen>>,
     /// Per field, the index of its column in the file.
     index: [Option<usize>; FIELDS.len()],
     /// The column names, for messages.
     names: [String; FIELDS.len()],
+    /// Fields in the header.
+    width: usize,
     record: csv::ByteRecord,
     done: bool,
 }
@@ -31,14 +92,21 @@ impl CsvRows {
         // Records end at `\n` alone, with the `\r` before it taken off the last field below:
         // ending them at `\r\n` as well, the reader numbers a record's line before reading the
         // `\n` that starts it, one short in a Windows file.
+        let seen = Arc::new(Mutex::new(Seen::default()));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .flexible(false)
+            // Lengths are checked below, where a blank line (`\r` alone, in a Windows file)
+            // can be told from a ragged record.
+            .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(input);
+            .from_reader(Counting {
+                inner: input,
+                seen: Arc::clone(&seen),
+                at: 0,
+            });
         let header = reader
             .byte_headers()
-            .map_err(|e| csv_error(path, e))?
+            .map_err(|e| csv_error(path, e, |p| p.line() as usize))?
             .clone();
         let mut have = Vec::with_capacity(header.len());
         for (i, h) in header.iter().enumerate() {
@@ -68,8 +136,10 @@ impl CsvRows {
         Ok(CsvRows {
             path: path.to_path_buf(),
             reader,
+            seen,
             index,
             names: wanted.names,
+            width: header.len(),
             record: csv::ByteRecord::new(),
             done: empty,
         })
@@ -94,14 +164,20 @@ impl CsvRows {
         }
     }
 
+    /// The line a record at `pos` starts on.
+    fn line_at(&self, pos: &csv::Position) -> usize {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.line_at(pos.byte())
+    }
+
     fn read(&mut self, check_labels: bool) -> Result<Option<(usize, Article)>> {
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => return Ok(None),
                 Ok(true) => {}
-                Err(e) => return Err(csv_error(&self.path, e)),
+                Err(e) => return Err(csv_error(&self.path, e, |p| self.line_at(p))),
             }
-            let line = self.record.position().map_or(0, |p| p.line() as usize);
+            let line = self.record.position().map_or(0, |p| self.line_at(p));
             let row_error = |message: String| Error::BadRow {
                 path: self.path.clone(),
                 row: line,
@@ -111,6 +187,13 @@ impl CsvRows {
             // A blank line between records reads as a record of one empty field.
             if self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            if self.record.len() != self.width {
+                return Err(row_error(format!(
+                    "the record has {} fields; the header has {}",
+                    self.record.len(),
+                    self.width
+                )));
             }
             if self.record.as_slice().len() > MAX_LINE_BYTES {
                 return Err(row_error(format!(
@@ -140,9 +223,13 @@ impl CsvRows {
 }
 
 /// A CSV reader's error as stance's: a record of the wrong length or one that is not UTF-8
-/// names its line, anything else (an I/O error) the file.
-pub(super) fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let row = |pos: Option<&csv::Position>| pos.map_or(0, |p| p.line() as usize);
+/// names its line (`line_at` of its position), anything else (an I/O error) the file.
+pub(super) fn csv_error(
+    path: &Path,
+    e: csv::Error,
+    line_at: impl Fn(&csv::Position) -> usize,
+) -> Error {
+    let row = |pos: Option<&csv::Position>| pos.map_or(0, &line_at);
     let (row, message) = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,
@@ -208,6 +295,26 @@ mod tests {
         assert_eq!(out.len(), 2);
         let err = out[1].as_ref().unwrap_err().to_string();
         assert_eq!(err, "t.csv:3: the record has 3 fields; the header has 2");
+    }
+
+    /// Regression: the CSV reader skips blank lines without counting them, so every line named
+    /// after one was one short (a record on line 5 was reported on line 4).
+    #[test]
+    fn lines_are_counted_past_blank_lines() {
+        let out = read(b"id,text\n\na,\"x\n\ny\"\n\r\n\nb,w\r\nc,v,extra\n");
+        assert_eq!(out[0].as_ref().unwrap().0, 3);
+        // A blank line in a Windows file (`\r` alone) is blank too.
+        assert_eq!(out[1].as_ref().unwrap().0, 8);
+        let err = out[2].as_ref().unwrap_err().to_string();
+        assert!(err.starts_with("t.csv:9: the record has 3 fields"), "{err}");
+        // Past a read-ahead buffer's worth of records.
+        let mut big = b"id,text\n".to_vec();
+        for i in 0..5000 {
+            big.extend_from_slice(format!("r{i},\"two\nlines\"\n\n").as_bytes());
+        }
+        let out = read(&big);
+        assert_eq!(out.len(), 5000);
+        assert_eq!(out[4999].as_ref().unwrap().0, 2 + 3 * 4999);
     }
 
     #[test]
