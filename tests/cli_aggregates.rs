@@ -229,7 +229,12 @@ fn bad_aggregates_name_the_file_and_row_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let good = "United States,Cuba,m1,2025-01,6,5,0.5,0.1,0";
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 10] = [
+        (
+            "United States,Cuba,m1,0999-12,6,5,0.5,0.1,0",
+            "bad.csv:3: period \"0999-12\" is outside the years 1000-9999",
+            "",
+        ),
         (
             "United States,Cuba,m1,2025-W03,6,5,0.5,0.1,0",
             "bad.csv:3: period \"2025-W03\" is not a month (YYYY-MM)",

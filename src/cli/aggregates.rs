@@ -15,8 +15,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use chrono::NaiveDate;
-use stance::article::{read_columns, TableRow};
+use chrono::{Datelike, NaiveDate};
+use stance::article::{read_columns, TableRow, YEARS};
 use stance::report::trend::{Bucket, PeriodAggregate};
 use stance::report::{analyse_aggregates, series_name};
 
@@ -37,8 +37,6 @@ const COLUMNS: [(&str, bool); 9] = [
 
 /// One row of an aggregates table, checked.
 struct Row {
-    /// `file:row`, for messages.
-    at: String,
     counterpart: Option<String>,
     actor: Option<String>,
     model_id: Option<String>,
@@ -102,6 +100,13 @@ fn row_of(t: &TableRow, bucket: Bucket) -> std::result::Result<Row, String> {
             bucket.as_str()
         )
     })?;
+    if !YEARS.contains(&start.year()) {
+        return Err(format!(
+            "period {label:?} is outside the years {}-{}",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
     let articles = count(cell(1), "articles")?;
     let stories = count(cell(2), "stories")?;
     let mean = number(cell(3), "mean_score")?;
@@ -124,7 +129,6 @@ fn row_of(t: &TableRow, bucket: Bucket) -> std::result::Result<Row, String> {
         ));
     }
     Ok(Row {
-        at: String::new(),
         counterpart: cell(5).map(str::to_string),
         actor: cell(6).map(str::to_string),
         model_id: cell(8).map(str::to_string),
@@ -152,9 +156,8 @@ pub(crate) fn analyse(files: &[PathBuf], a: &SeriesArgs) -> Result<Analysed> {
         let table = read_columns(path, &COLUMNS)
             .with_context(|| format!("reading the aggregates {}", path.display()))?;
         for t in &table {
-            let at = format!("{}:{}", path.display(), t.row);
-            let mut row = row_of(t, bucket).map_err(|m| anyhow::anyhow!("{at}: {m}"))?;
-            row.at = at;
+            let row = row_of(t, bucket)
+                .map_err(|m| anyhow::anyhow!("{}:{}: {m}", path.display(), t.row))?;
             rows.push(row);
         }
     }
@@ -271,15 +274,8 @@ pub(crate) fn analyse(files: &[PathBuf], a: &SeriesArgs) -> Result<Analysed> {
         .map(|(name, kept)| {
             let periods: Vec<PeriodAggregate> = kept.iter().map(|r| r.period.clone()).collect();
             let unmentioned = kept.iter().map(|r| r.unmentioned).sum();
-            analyse_aggregates(&name, &periods, unmentioned, &params).with_context(|| {
-                format!(
-                    "analysing {name} (rows {})",
-                    kept.iter()
-                        .map(|r| r.at.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+            analyse_aggregates(&name, &periods, unmentioned, &params)
+                .with_context(|| format!("analysing {name}"))
         })
         .collect::<Result<_>>()?;
     Ok(Analysed {
