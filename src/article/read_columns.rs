@@ -4,7 +4,6 @@
 //! record starts on; Parquet: the row, from 1), or the column.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
@@ -14,7 +13,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use super::read_csv::csv_error;
+use super::read_csv::CsvRecords;
 use super::read_parquet::value;
 use crate::error::{Error, Result};
 
@@ -80,96 +79,24 @@ fn too_many(path: &Path, row: usize) -> Error {
     }
 }
 
-/// The largest CSV table [`read_columns`] reads (it is read whole).
-const MAX_CSV_BYTES: u64 = 256 << 20;
-
 fn read_csv(path: &Path, file: File, columns: &[(&str, bool)]) -> Result<Vec<TableRow>> {
-    let mut bytes = Vec::new();
-    file.take(MAX_CSV_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_CSV_BYTES {
-        return Err(Error::BadRow {
-            path: path.to_path_buf(),
-            row: 1,
-            message: format!("a table longer than {MAX_CSV_BYTES} bytes"),
-            source: None,
-        });
-    }
-    // The line a record starts on, from its byte offset: the reader's own count leaves out
-    // the blank lines it skips, and its offset is where they begin.
-    let line_at = |byte: u64| {
-        let blank = bytes[byte as usize..]
-            .iter()
-            .take_while(|&&b| b == b'\n')
-            .count();
-        1 + memchr::memchr_iter(b'\n', &bytes[..byte as usize + blank]).count()
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(&bytes[..]);
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(path, e, |p| line_at(p.byte())))?
-        .clone();
-    let mut have = Vec::with_capacity(header.len());
-    for (i, h) in header.iter().enumerate() {
-        let name = std::str::from_utf8(h).map_err(|_| Error::BadRow {
-            path: path.to_path_buf(),
-            row: 1,
-            message: format!("the header's column {} is not valid UTF-8", i + 1),
-            source: None,
-        })?;
-        have.push(name.trim_start_matches('\u{feff}').trim().to_string());
-    }
-    if header.is_empty() {
+    let mut records = CsvRecords::new(path, Box::new(std::io::BufReader::new(file)))?;
+    if records.names.is_empty() {
         return Ok(Vec::new());
     }
-    let index = find(path, &have, columns)?;
+    let index = find(path, &records.names, columns)?;
     let mut rows = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e, |p| line_at(p.byte())))?
-    {
-        let line = record.position().map_or(0, |p| line_at(p.byte()));
-        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-            continue; // a blank line
-        }
-        if record.len() != header.len() {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
-                row: line,
-                message: format!(
-                    "the record has {} fields; the header has {}",
-                    record.len(),
-                    header.len()
-                ),
-                source: None,
-            });
-        }
+    while let Some(line) = records.next()? {
         if rows.len() == MAX_TABLE_ROWS {
             return Err(too_many(path, line));
         }
         let mut cells = Vec::with_capacity(columns.len());
         for (&(name, _), i) in columns.iter().zip(&index) {
-            let Some(i) = *i else {
-                cells.push(None);
-                continue;
+            let cell = match *i {
+                Some(i) => Some(records.field(i, name)?.trim()).filter(|s| !s.is_empty()),
+                None => None,
             };
-            let mut bytes = record.get(i).unwrap_or_default();
-            if i + 1 == record.len() {
-                bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            }
-            let s = std::str::from_utf8(bytes).map_err(|_| Error::BadRow {
-                path: path.to_path_buf(),
-                row: line,
-                message: format!("column `{name}`: not valid UTF-8"),
-                source: None,
-            })?;
-            cells.push((!s.trim().is_empty()).then(|| s.trim().to_string()));
+            cells.push(cell.map(str::to_string));
         }
         rows.push(TableRow { row: line, cells });
     }

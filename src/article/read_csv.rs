@@ -67,18 +67,144 @@ impl Read for Counting {
     }
 }
 
-/// A CSV file's records as articles, in file order.
-pub(super) struct CsvRows {
+/// A CSV file's header and records, for both table readers: records end at `\n` (a `\r`
+/// before it is taken off the last field), blank lines are skipped, every other record must
+/// have the header's number of fields and at most [`MAX_LINE_BYTES`] bytes, and each comes
+/// with the line it starts on.
+pub(super) struct CsvRecords {
     path: PathBuf,
     reader: csv::Reader<Counting>,
     seen: Arc<Mutex<Seen>>,
+    /// The header's column names (a byte order mark and spaces trimmed); none for an empty
+    /// file.
+    pub(super) names: Vec<String>,
+    record: csv::ByteRecord,
+    /// The line the current record starts on.
+    line: usize,
+}
+
+impl CsvRecords {
+    /// Reads the header of `input`.
+    ///
+    /// # Errors
+    /// [`Error::BadRow`] for a header that is not UTF-8 or not CSV; [`Error::Csv`] when the
+    /// input cannot be read.
+    pub(super) fn new(path: &Path, input: Box<dyn Read + Send>) -> Result<Self> {
+        // Records end at `\n` alone, with the `\r` before it taken off the last field below:
+        // ending them at `\r\n` as well, the reader numbers a record's line before reading the
+        // `\n` that starts it, one short in a Windows file.
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            // Lengths are checked in `next`, where a blank line (`\r` alone, in a Windows
+            // file) can be told from a ragged record.
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(Counting {
+                inner: input,
+                seen: Arc::clone(&seen),
+                at: 0,
+            });
+        let header = reader
+            .byte_headers()
+            .map_err(|e| csv_error(path, e, |p| p.line() as usize))?;
+        let mut names = Vec::with_capacity(header.len());
+        for (i, h) in header.iter().enumerate() {
+            let name = std::str::from_utf8(h).map_err(|_| Error::BadRow {
+                path: path.to_path_buf(),
+                row: 1,
+                message: format!("the header's column {} is not valid UTF-8", i + 1),
+                source: None,
+            })?;
+            // A byte order mark (Windows tools write one) is not part of the first name.
+            names.push(name.trim_start_matches('\u{feff}').trim().to_string());
+        }
+        Ok(CsvRecords {
+            path: path.to_path_buf(),
+            reader,
+            seen,
+            names,
+            record: csv::ByteRecord::new(),
+            line: 0,
+        })
+    }
+
+    /// The line a record at `pos` starts on.
+    fn line_at(&self, pos: &csv::Position) -> usize {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.line_at(pos.byte())
+    }
+
+    /// An error about the current record.
+    pub(super) fn error(&self, message: String) -> Error {
+        Error::BadRow {
+            path: self.path.clone(),
+            row: self.line,
+            message,
+            source: None,
+        }
+    }
+
+    /// Moves to the next record that is not blank and returns the line it starts on; `None`
+    /// at the end.
+    ///
+    /// # Errors
+    /// [`Error::BadRow`] naming the line for a record that is not CSV, has another number of
+    /// fields than the header or is too long; [`Error::Csv`] when the input cannot be read.
+    pub(super) fn next(&mut self) -> Result<Option<usize>> {
+        if self.names.is_empty() {
+            return Ok(None); // an empty file: no header, no records
+        }
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(e) => return Err(csv_error(&self.path, e, |p| self.line_at(p))),
+            }
+            self.line = self.record.position().map_or(0, |p| self.line_at(p));
+            // A blank line between records reads as a record of one empty field.
+            if self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if self.record.len() != self.names.len() {
+                return Err(self.error(format!(
+                    "the record has {} fields; the header has {}",
+                    self.record.len(),
+                    self.names.len()
+                )));
+            }
+            if self.record.as_slice().len() > MAX_LINE_BYTES {
+                return Err(self.error(format!("record longer than {MAX_LINE_BYTES} bytes")));
+            }
+            return Ok(Some(self.line));
+        }
+    }
+
+    /// Field `i` of the current record, as text.
+    ///
+    /// # Errors
+    /// [`Error::BadRow`] naming the line and the column `name` when it is not UTF-8.
+    pub(super) fn field(&self, i: usize, name: &str) -> Result<&str> {
+        let mut bytes = self.record.get(i).unwrap_or_default();
+        if i + 1 == self.record.len() {
+            bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        }
+        std::str::from_utf8(bytes).map_err(|e| {
+            self.error(format!(
+                "column `{name}`: not valid UTF-8 (byte {} of the field)",
+                e.valid_up_to() + 1
+            ))
+        })
+    }
+}
+
+/// A CSV file's records as articles, in file order.
+pub(super) struct CsvRows {
+    records: CsvRecords,
     /// Per field, the index of its column in the file.
     index: [Option<usize>; FIELDS.len()],
     /// The column names, for messages.
     names: [String; FIELDS.len()],
-    /// Fields in the header.
-    width: usize,
-    record: csv::ByteRecord,
     done: bool,
 }
 
@@ -89,59 +215,26 @@ impl CsvRows {
     /// [`Error::BadColumn`] for a required column the header lacks; [`Error::BadRow`] for a
     /// header that is not UTF-8 or not CSV.
     pub(super) fn new(path: &Path, input: Box<dyn Read + Send>, columns: &Columns) -> Result<Self> {
-        // Records end at `\n` alone, with the `\r` before it taken off the last field below:
-        // ending them at `\r\n` as well, the reader numbers a record's line before reading the
-        // `\n` that starts it, one short in a Windows file.
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            // Lengths are checked below, where a blank line (`\r` alone, in a Windows file)
-            // can be told from a ragged record.
-            .flexible(true)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(Counting {
-                inner: input,
-                seen: Arc::clone(&seen),
-                at: 0,
-            });
-        let header = reader
-            .byte_headers()
-            .map_err(|e| csv_error(path, e, |p| p.line() as usize))?
-            .clone();
-        let mut have = Vec::with_capacity(header.len());
-        for (i, h) in header.iter().enumerate() {
-            let name = std::str::from_utf8(h).map_err(|_| Error::BadRow {
-                path: path.to_path_buf(),
-                row: 1,
-                message: format!("the header's column {} is not valid UTF-8", i + 1),
-                source: None,
-            })?;
-            // A byte order mark (Windows tools write one) is not part of the first name.
-            have.push(name.trim_start_matches('\u{feff}').trim().to_string());
-        }
+        let records = CsvRecords::new(path, input)?;
+        let have = &records.names;
         let wanted = columns.wanted();
         let mut index = [None; FIELDS.len()];
         // An empty file has no header and no articles.
-        let empty = header.is_empty();
-        for f in (0..FIELDS.len()).filter(|_| !empty) {
+        for f in (0..FIELDS.len()).filter(|_| !have.is_empty()) {
             index[f] = have.iter().position(|h| *h == wanted.names[f]);
             if index[f].is_none() && wanted.required[f] {
                 return Err(Error::BadColumn {
                     path: path.to_path_buf(),
                     column: wanted.names[f].clone(),
-                    message: missing_column_message(&have, wanted.flags[f]),
+                    message: missing_column_message(have, wanted.flags[f]),
                 });
             }
         }
         Ok(CsvRows {
-            path: path.to_path_buf(),
-            reader,
-            seen,
+            records,
             index,
             names: wanted.names,
-            width: header.len(),
-            record: csv::ByteRecord::new(),
-            done: empty,
+            done: false,
         })
     }
 
@@ -164,71 +257,24 @@ impl CsvRows {
         }
     }
 
-    /// The line a record at `pos` starts on.
-    fn line_at(&self, pos: &csv::Position) -> usize {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.line_at(pos.byte())
-    }
-
     fn read(&mut self, check_labels: bool) -> Result<Option<(usize, Article)>> {
-        loop {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => return Ok(None),
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(&self.path, e, |p| self.line_at(p))),
+        let Some(line) = self.records.next()? else {
+            return Ok(None);
+        };
+        let mut cells: Cells = Default::default();
+        for (f, cell) in cells.iter_mut().enumerate() {
+            if let Some(i) = self.index[f] {
+                *cell = Some(self.records.field(i, &self.names[f])?.to_string());
             }
-            let line = self.record.position().map_or(0, |p| self.line_at(p));
-            let row_error = |message: String| Error::BadRow {
-                path: self.path.clone(),
-                row: line,
-                message,
-                source: None,
-            };
-            // A blank line between records reads as a record of one empty field.
-            if self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            if self.record.len() != self.width {
-                return Err(row_error(format!(
-                    "the record has {} fields; the header has {}",
-                    self.record.len(),
-                    self.width
-                )));
-            }
-            if self.record.as_slice().len() > MAX_LINE_BYTES {
-                return Err(row_error(format!(
-                    "record longer than {MAX_LINE_BYTES} bytes"
-                )));
-            }
-            let mut cells: Cells = Default::default();
-            for (f, cell) in cells.iter_mut().enumerate() {
-                let Some(i) = self.index[f] else { continue };
-                let mut bytes = self.record.get(i).unwrap_or_default();
-                if i + 1 == self.record.len() {
-                    bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-                }
-                let s = std::str::from_utf8(bytes).map_err(|e| {
-                    row_error(format!(
-                        "column `{}`: not valid UTF-8 (byte {} of the field)",
-                        self.names[f],
-                        e.valid_up_to() + 1
-                    ))
-                })?;
-                *cell = Some(s.to_string());
-            }
-            let article = article_from_cells(cells, check_labels).map_err(row_error)?;
-            return Ok(Some((line, article)));
         }
+        let article = article_from_cells(cells, check_labels).map_err(|m| self.records.error(m))?;
+        Ok(Some((line, article)))
     }
 }
 
 /// A CSV reader's error as stance's: a record of the wrong length or one that is not UTF-8
 /// names its line (`line_at` of its position), anything else (an I/O error) the file.
-pub(super) fn csv_error(
-    path: &Path,
-    e: csv::Error,
-    line_at: impl Fn(&csv::Position) -> usize,
-) -> Error {
+fn csv_error(path: &Path, e: csv::Error, line_at: impl Fn(&csv::Position) -> usize) -> Error {
     let row = |pos: Option<&csv::Position>| pos.map_or(0, &line_at);
     let (row, message) = match e.kind() {
         csv::ErrorKind::UnequalLengths {
