@@ -356,23 +356,10 @@ pub fn trend(obs: &[Observation], params: &ValidTrendParams) -> Result<Trend> {
         .collect();
     stories.sort_by(|a, b| a.date.cmp(&b.date).then(a.cluster.cmp(&b.cluster)));
 
-    let bucket = params.bucket;
-    let dates = by_article.values().map(|a| a.0);
-    let (first, last) = match (params.span, dates.clone().min(), dates.max()) {
-        (Some(span), _, _) => span,
-        (None, Some(f), Some(l)) => {
-            check_dates(f, l, bucket)?;
-            (f, l)
-        }
-        _ => return Ok(Trend::default()),
+    let Some((starts, end)) = period_starts(by_article.values().map(|a| a.0), params)? else {
+        return Ok(Trend::default());
     };
-    let mut starts = Vec::new();
-    let mut s = bucket.start(first);
-    while s <= last {
-        starts.push(s);
-        s = bucket.next(s);
-    }
-    stories.retain(|st| st.date >= bucket.start(first) && st.date < s);
+    stories.retain(|st| st.date >= starts[0] && st.date < end);
     for st in &mut stories {
         st.period = starts.partition_point(|&p| p <= st.date) - 1;
     }
@@ -462,24 +449,15 @@ pub fn trend_from_aggregates(rows: &[PeriodAggregate], params: &ValidTrendParams
             ));
         }
     }
-    let dates = rows.iter().map(|r| r.start);
-    let (first, last) = match (params.span, dates.clone().min(), dates.max()) {
-        (Some(span), _, _) => span,
-        (None, Some(f), Some(l)) => {
-            check_dates(f, l, bucket)?;
-            (f, l)
-        }
-        _ => return Ok(Trend::default()),
+    let Some((starts, end)) = period_starts(rows.iter().map(|r| r.start), params)? else {
+        return Ok(Trend::default());
     };
-    let mut starts = Vec::new();
-    let mut s = bucket.start(first);
-    while s <= last {
-        starts.push(s);
-        s = bucket.next(s);
-    }
     let mut articles = vec![0usize; starts.len()];
     let mut moments: Vec<Option<Moments>> = vec![None; starts.len()];
-    for r in rows.iter().filter(|r| r.start >= starts[0] && r.start < s) {
+    for r in rows
+        .iter()
+        .filter(|r| r.start >= starts[0] && r.start < end)
+    {
         let i = starts.partition_point(|&p| p <= r.start) - 1;
         articles[i] += r.articles;
         if r.stories > 0 {
@@ -504,6 +482,33 @@ pub fn trend_from_aggregates(rows: &[PeriodAggregate], params: &ValidTrendParams
         stories: Vec::new(),
         shifts,
     })
+}
+
+/// The first day of every period of the trend's span (`params.span`, else the dates' own), and
+/// the first day after the last period; `None` for no dates and no span.
+///
+/// # Errors
+/// What [`check_dates`] says of the dates' own span.
+fn period_starts(
+    dates: impl Iterator<Item = NaiveDate> + Clone,
+    params: &ValidTrendParams,
+) -> Result<Option<(Vec<NaiveDate>, NaiveDate)>> {
+    let bucket = params.bucket;
+    let (first, last) = match (params.span, dates.clone().min(), dates.max()) {
+        (Some(span), _, _) => span,
+        (None, Some(f), Some(l)) => {
+            check_dates(f, l, bucket)?;
+            (f, l)
+        }
+        _ => return Ok(None),
+    };
+    let mut starts = Vec::new();
+    let mut s = bucket.start(first);
+    while s <= last {
+        starts.push(s);
+        s = bucket.next(s);
+    }
+    Ok(Some((starts, s)))
 }
 
 /// The periods (mean, interval unless thin, rolling mean) and change points of per-period
