@@ -20,7 +20,7 @@ use stance::article::{read_columns, TableRow, YEARS};
 use stance::report::trend::{Bucket, PeriodAggregate};
 use stance::report::{analyse_aggregates, series_name};
 
-use super::trend::{Analysed, SeriesArgs};
+use super::trend::{actor_matches, shown_name, Analysed, SeriesArgs};
 
 /// The columns read, `(name, required)`, in the order of a row's cells.
 const COLUMNS: [(&str, bool); 9] = [
@@ -198,13 +198,7 @@ pub(crate) fn analyse(files: &[PathBuf], a: &SeriesArgs) -> Result<Analysed> {
                 // A table without counterparts is the series of the one counterpart asked for.
                 None => wanted.len() == 1,
             })
-            .filter(|r| match actor {
-                Some(want) => r
-                    .actor
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(want)),
-                None => true,
-            })
+            .filter(|r| actor_matches(actor.as_deref(), r.actor.as_deref()))
             .filter(|r| a.model_id.is_none() || r.model_id == a.model_id)
             .collect();
         let Some(first) = matching.first() else {
@@ -244,30 +238,15 @@ pub(crate) fn analyse(files: &[PathBuf], a: &SeriesArgs) -> Result<Analysed> {
             .copied()
             .filter(|r| in_range(r.period.start))
             .collect();
-        let only_actor = matching
-            .iter()
-            .all(|r| r.actor == first.actor)
-            .then_some(first.actor.as_deref())
-            .flatten();
         let shown = first.counterpart.as_deref().unwrap_or(counterpart);
-        series.push((series_name(only_actor, shown), kept));
+        let actors = matching.iter().map(|r| r.actor.as_deref());
+        series.push((shown_name(actors, shown), kept));
     }
+    let names: Vec<&str> = series.iter().map(|s| s.0.as_str()).collect();
     let starts = series
         .iter()
         .flat_map(|s| s.1.iter().map(|r| r.period.start));
-    let (lo, hi) = match (starts.clone().min(), starts.max()) {
-        (Some(lo), Some(hi)) => (lo, hi),
-        _ => bail!(
-            "no aggregates for {} between {} and {}",
-            series
-                .iter()
-                .map(|s| s.0.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            settings.from.map_or("the start".into(), |d| d.to_string()),
-            settings.to.map_or("the end".into(), |d| d.to_string())
-        ),
-    };
+    let (lo, hi) = a.span(&settings, "aggregates", &names, starts)?;
     let params = a.params(&settings, lo, hi)?;
     let analyses = series
         .into_iter()

@@ -91,6 +91,26 @@ impl SeriesArgs {
         wanted
     }
 
+    /// The span of the dates of the series `names` (`what` they are, for the message when
+    /// there are none in the range asked for).
+    pub(crate) fn span(
+        &self,
+        s: &Settings,
+        what: &str,
+        names: &[&str],
+        dates: impl Iterator<Item = NaiveDate> + Clone,
+    ) -> Result<(NaiveDate, NaiveDate)> {
+        match (dates.clone().min(), dates.max()) {
+            (Some(lo), Some(hi)) => Ok((lo, hi)),
+            _ => bail!(
+                "no {what} for {} between {} and {}",
+                names.join(", "),
+                s.from.map_or("the start".into(), |d| d.to_string()),
+                s.to.map_or("the end".into(), |d| d.to_string())
+            ),
+        }
+    }
+
     /// The trend settings of a span.
     pub(crate) fn params(
         &self,
@@ -172,13 +192,7 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         let matching: Vec<_> = pairs
             .iter()
             .filter(|p| p.counterpart.eq_ignore_ascii_case(counterpart))
-            .filter(|p| match actor {
-                Some(want) => p
-                    .actor
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(want)),
-                None => true,
-            })
+            .filter(|p| actor_matches(actor.as_deref(), p.actor.as_deref()))
             .collect();
         let Some(first) = matching.first() else {
             bail!(
@@ -204,28 +218,13 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         if !model_ids.contains(&model) {
             model_ids.push(model);
         }
-        // Name the actor when one was asked for, or when every stored score has the same one.
-        let only_actor = matching
-            .iter()
-            .all(|p| p.actor == first.actor)
-            .then_some(first.actor.as_deref())
-            .flatten();
-        let name = series_name(only_actor, &first.counterpart);
+        let actors = matching.iter().map(|p| p.actor.as_deref());
+        let name = shown_name(actors, &first.counterpart);
         rows.push((name, scored));
     }
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let dates = rows.iter().flat_map(|r| r.1.iter().map(|s| s.date));
-    let (lo, hi) = match (dates.clone().min(), dates.max()) {
-        (Some(lo), Some(hi)) => (lo, hi),
-        _ => bail!(
-            "no articles for {} between {} and {}",
-            rows.iter()
-                .map(|r| r.0.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            from.map_or("the start".into(), |d| d.to_string()),
-            to.map_or("the end".into(), |d| d.to_string())
-        ),
-    };
+    let (lo, hi) = a.span(&settings, "articles", &names, dates)?;
     for (name, r) in &rows {
         if r.is_empty() {
             eprintln!("stance: no articles for {name} in this date range");
@@ -243,6 +242,23 @@ pub(crate) fn analyse_series(store: &Store, db: &Path, a: &SeriesArgs) -> Result
         bucket,
         from_aggregates: false,
     })
+}
+
+/// Whether a row's actor is the one asked for (any, when none was asked for), by name,
+/// case-insensitively.
+pub(crate) fn actor_matches(want: Option<&str>, have: Option<&str>) -> bool {
+    want.is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
+}
+
+/// A series' name: its actor when every row has the same one (always so when one was asked
+/// for), and its counterpart.
+pub(crate) fn shown_name<'a>(
+    mut actors: impl Iterator<Item = Option<&'a str>>,
+    counterpart: &str,
+) -> String {
+    let first = actors.next().flatten();
+    let only_actor = actors.all(|a| a == first).then_some(first).flatten();
+    series_name(only_actor, counterpart)
 }
 
 /// The chart spec for a set of analyses.
