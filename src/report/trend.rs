@@ -1012,6 +1012,15 @@ mod tests {
         }
     }
 
+    /// The scores of a trend's stories in period `i`.
+    fn story_scores(t: &Trend, i: usize) -> Vec<f64> {
+        t.stories
+            .iter()
+            .filter(|s| s.period == i)
+            .map(|s| s.score)
+            .collect()
+    }
+
     /// The aggregates a job elsewhere would compute of a trend's stories: per period, the
     /// articles, the stories, their mean and their spread, by the textbook two-pass formula.
     fn aggregates_of(t: &Trend) -> Vec<PeriodAggregate> {
@@ -1019,12 +1028,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let v: Vec<f64> = t
-                    .stories
-                    .iter()
-                    .filter(|s| s.period == i)
-                    .map(|s| s.score)
-                    .collect();
+                let v = story_scores(t, i);
                 let mean = mean(&v).unwrap_or(0.0);
                 PeriodAggregate {
                     start: p.start,
@@ -1090,12 +1094,7 @@ mod tests {
             assert!(close(p.rolling.unwrap(), q.rolling.unwrap()));
             // Hand computed: mean ± 1.96 · sqrt(m2 / n) / sqrt(n).
             let m = p.mean.unwrap();
-            let v: Vec<f64> = t
-                .stories
-                .iter()
-                .filter(|s| s.period == i)
-                .map(|s| s.score)
-                .collect();
+            let v = story_scores(&t, i);
             let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             let (lo, hi) = p.interval.unwrap();
             assert!(close(hi - m, 1.959_963_985 * sd / (v.len() as f64).sqrt()));
